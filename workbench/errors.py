@@ -1,0 +1,16 @@
+"""The one exception type users see: a message that names what to fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class WorkbenchError(Exception):
+    """A bad input or environment problem, explained in one paragraph that names the fix."""
+
+
+def suggest(name: str, candidates: Iterable[str], n: int = 3) -> str:
+    """' Did you mean a, b?' for the nearest candidates, or '' when nothing is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""

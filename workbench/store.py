@@ -1,0 +1,209 @@
+"""The project store: one SQLite file holding runs and their scored samples. The only module with SQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .settings import store_path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    run_key TEXT NOT NULL,
+    status TEXT NOT NULL,            -- running | complete | failed | interrupted
+    task TEXT NOT NULL,
+    model TEXT NOT NULL,
+    model_identity TEXT NOT NULL,    -- JSON: name, kind, location, weights fingerprint
+    data_source TEXT,
+    data_fingerprint TEXT,
+    prompt_template TEXT,
+    config TEXT NOT NULL,            -- JSON: every parameter (limit, shots, batch size, seed, ...)
+    versions TEXT NOT NULL,          -- JSON: package versions
+    command TEXT,                    -- the magic line, CLI line or Python call that started it
+    metrics TEXT,                    -- JSON, once complete
+    n_items INTEGER,
+    duration_s REAL DEFAULT 0,
+    error TEXT,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS runs_by_key ON runs(run_key);
+CREATE TABLE IF NOT EXISTS samples (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    doc_id INTEGER NOT NULL,
+    record TEXT NOT NULL,            -- JSON: gold, pred, scores, log-likelihoods, prompt, ...
+    written_at REAL NOT NULL,
+    PRIMARY KEY (run_id, doc_id)
+);
+"""
+
+RUN_JSON_COLUMNS = ("model_identity", "config", "versions", "metrics")
+
+
+class Store:
+    """A project's SQLite file. Safe to open from several processes (WAL, busy timeout)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.row_factory = sqlite3.Row
+            with db:  # one transaction: committed on success, rolled back on error
+                yield db
+        finally:
+            db.close()
+
+    # ---- runs ----------------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        run_key: str,
+        task: str,
+        model: str,
+        model_identity: dict,
+        data_source: str,
+        data_fingerprint: str,
+        prompt_template: str,
+        config: dict,
+        versions: dict,
+        command: str,
+        n_items: int,
+    ) -> str:
+        run_id = uuid.uuid4().hex[:8]
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, run_key, status, task, model, model_identity, data_source, "
+                "data_fingerprint, prompt_template, config, versions, command, n_items, created_at) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    run_key,
+                    task,
+                    model,
+                    json.dumps(model_identity),
+                    data_source,
+                    data_fingerprint,
+                    prompt_template,
+                    json.dumps(config),
+                    json.dumps(versions),
+                    command,
+                    n_items,
+                    time.time(),
+                ),
+            )
+        return run_id
+
+    def resumable_run(self, run_key: str) -> str | None:
+        """The newest unfinished run started by the same call (same task, model, data and parameters)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT run_id FROM runs WHERE run_key = ? AND status != 'complete' ORDER BY created_at DESC LIMIT 1",
+                (run_key,),
+            ).fetchone()
+        return row["run_id"] if row else None
+
+    def mark_running(self, run_id: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE runs SET status = 'running', error = NULL WHERE run_id = ?", (run_id,))
+
+    def add_time(self, run_id: str, seconds: float) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE runs SET duration_s = duration_s + ? WHERE run_id = ?", (seconds, run_id))
+
+    def finish_run(self, run_id: str, metrics: dict[str, Any]) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET status = 'complete', metrics = ?, finished_at = ? WHERE run_id = ?",
+                (json.dumps(metrics), time.time(), run_id),
+            )
+
+    def fail_run(self, run_id: str, status: str, error: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE runs SET status = ?, error = ? WHERE run_id = ?", (status, error, run_id))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            from .errors import WorkbenchError
+
+            raise WorkbenchError(f"No run {run_id!r} in {self.path}. List runs with %llm_runs or `workbench runs`.")
+        return _decode_run(row)
+
+    def runs(self):
+        """All runs, newest first, as a DataFrame (JSON columns decoded)."""
+        import pandas as pd
+
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
+        return pd.DataFrame([_decode_run(r) for r in rows], columns=_run_columns())
+
+    # ---- samples -------------------------------------------------------------------------------
+    def add_samples(self, run_id: str, records: Iterable[dict[str, Any]]) -> None:
+        now = time.time()
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO samples (run_id, doc_id, record, written_at) VALUES (?, ?, ?, ?)",
+                [(run_id, int(r["doc_id"]), json.dumps(r, ensure_ascii=False), now) for r in records],
+            )
+
+    def sample_records(self, run_id: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT record FROM samples WHERE run_id = ? ORDER BY doc_id", (run_id,)).fetchall()
+        return [json.loads(r["record"]) for r in rows]
+
+    def done_doc_ids(self, run_id: str) -> set[int]:
+        with self._connect() as db:
+            return {r[0] for r in db.execute("SELECT doc_id FROM samples WHERE run_id = ?", (run_id,))}
+
+    def samples(self, run_id: str, columns: Sequence[str] | None = None):
+        """A run's samples as a DataFrame, one row per item."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.sample_records(run_id))
+        return frame[list(columns)] if columns is not None and not frame.empty else frame
+
+
+def _run_columns() -> list[str]:
+    return [
+        "run_id",
+        "run_key",
+        "status",
+        "task",
+        "model",
+        "model_identity",
+        "data_source",
+        "data_fingerprint",
+        "prompt_template",
+        "config",
+        "versions",
+        "command",
+        "metrics",
+        "n_items",
+        "duration_s",
+        "error",
+        "created_at",
+        "finished_at",
+    ]
+
+
+def _decode_run(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    for key in RUN_JSON_COLUMNS:
+        if out.get(key):
+            out[key] = json.loads(out[key])
+    return out
