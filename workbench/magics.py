@@ -23,6 +23,15 @@ def with_options(options):
     return decorate
 
 
+def show_figure(fig) -> None:
+    """Display a Plotly figure as its mime bundle: JupyterLab renders it, a terminal prints one line."""
+    import json
+
+    title = fig.layout.title.text or "figure"
+    bundle = {"application/vnd.plotly.v1+json": json.loads(fig.to_json()), "text/plain": f"<Plotly chart: {title}>"}
+    display(bundle, raw=True)
+
+
 def report(error: WorkbenchError) -> None:
     print(f"workbench: {error}", file=sys.stderr)
 
@@ -44,7 +53,7 @@ class WorkbenchMagics(Magics):
         except WorkbenchError as error:
             return report(error)
         display(result.summary())
-        display(result.figure())
+        show_figure(result.figure())
         return None
 
     @with_options(RUNS_OPTIONS)

