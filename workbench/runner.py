@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .models.base import Model
+from .models.base import GenerateRequest, LoglikelihoodRequest, Model, RollingRequest
 from .store import Store
-from .tasks import Item, MultipleChoiceTask
+from .tasks import Item, Task
 
 
 def chunks(items: Sequence[Item], min_requests: int) -> list[list[Item]]:
@@ -25,9 +25,21 @@ def chunks(items: Sequence[Item], min_requests: int) -> list[list[Item]]:
     return out
 
 
+def answer(model: Model, requests: list, *, batch_size: int, progress) -> list:
+    """Send requests of one kind to the model's matching method."""
+    kinds = {type(r) for r in requests}
+    if kinds == {LoglikelihoodRequest}:
+        return model.loglikelihood(requests, batch_size=batch_size, progress=progress)
+    if kinds == {GenerateRequest}:
+        return model.generate(requests, batch_size=batch_size, progress=progress)
+    if kinds == {RollingRequest}:
+        return model.rolling_loglikelihood([r.text for r in requests], progress=progress)
+    raise TypeError(f"a batch must hold one request kind, got {sorted(k.__name__ for k in kinds)}")
+
+
 def score_items(
     model: Model,
-    task: MultipleChoiceTask,
+    task: Task,
     items: Sequence[Item],
     store: Store,
     run_id: str,
@@ -42,7 +54,7 @@ def score_items(
     with tqdm(total=total, desc=description, unit="req") as bar:
         for group in chunks(items, min_requests=4 * batch_size):
             requests = [r for item in group for r in item.requests]
-            responses = model.loglikelihood(requests, batch_size=batch_size, progress=bar.update)
+            responses = answer(model, requests, batch_size=batch_size, progress=bar.update)
             records, start = [], 0
             for item in group:
                 n = len(item.requests)

@@ -31,6 +31,13 @@ class LoglikelihoodResponse:
 
 
 @dataclass(frozen=True)
+class RollingRequest:
+    """Score every token of ``text`` (perplexity)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
     prompt: str | Sequence[dict[str, str]]
     max_new_tokens: int = 256

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ..errors import WorkbenchError, suggest
 from . import arc
-from .base import Item, MultipleChoiceTask
+from .base import Item, MultipleChoiceTask, Task
 
-REGISTRY: dict[str, MultipleChoiceTask] = {t.name: t for t in arc.TASKS}
+REGISTRY: dict[str, Task] = {t.name: t for t in arc.TASKS}
 
 
-def get_task(name: str) -> MultipleChoiceTask:
+def get_task(name: str) -> Task:
     if name not in REGISTRY:
         raise WorkbenchError(
             f"Unknown task {name!r}.{suggest(name, REGISTRY)} Available tasks: {', '.join(sorted(REGISTRY))} "
@@ -18,4 +18,4 @@ def get_task(name: str) -> MultipleChoiceTask:
     return REGISTRY[name]
 
 
-__all__ = ["REGISTRY", "Item", "MultipleChoiceTask", "get_task"]
+__all__ = ["REGISTRY", "Item", "MultipleChoiceTask", "Task", "get_task"]

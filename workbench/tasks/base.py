@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..data import DataSpec
 from ..errors import WorkbenchError
 from ..metrics import choice_predictions, mean, mean_stderr, normal_ci
-from ..models.base import LoglikelihoodRequest, LoglikelihoodResponse
+from ..models.base import GenerateRequest, LoglikelihoodRequest, LoglikelihoodResponse, RollingRequest
 
 Row = dict[str, Any]
 FEWSHOT_SEED = 1234  # the harness's default fewshot seed
@@ -18,12 +18,30 @@ FEWSHOT_SEED = 1234  # the harness's default fewshot seed
 
 @dataclass
 class Item:
-    """One document turned into the requests that score it."""
+    """One document turned into the requests that score it (all of one kind)."""
 
     doc_id: int
     doc: Row
     prompt: str
-    requests: list[LoglikelihoodRequest] = field(default_factory=list)
+    requests: list[LoglikelihoodRequest] | list[GenerateRequest] | list[RollingRequest] = field(default_factory=list)
+
+
+class Task(Protocol):
+    """What the runner needs of any task: rows -> items of requests, responses -> records -> metrics."""
+
+    name: str
+    summary: str
+    data: DataSpec
+    eval_split: str
+    fewshot_split: str | None
+    template: str
+    metrics: tuple[str, ...]
+
+    def build_items(self, docs: Sequence[Row], fewshot_pool: Sequence[Row], shots: int) -> list[Item]: ...
+
+    def score(self, item: Item, responses: Sequence[Any]) -> Row: ...
+
+    def aggregate(self, records: Sequence[Row]) -> dict[str, Any]: ...
 
 
 @dataclass

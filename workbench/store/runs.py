@@ -1,4 +1,4 @@
-"""The project store: one SQLite file holding runs and their scored samples. The only module with SQL."""
+"""Runs and their scored samples."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from .settings import store_path
+from .base import StoreBase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -47,25 +45,10 @@ CREATE TABLE IF NOT EXISTS samples (
 RUN_JSON_COLUMNS = ("model_identity", "config", "versions", "metrics")
 
 
-class Store:
-    """A project's SQLite file. Safe to open from several processes (WAL, busy timeout)."""
+class RunsStore(StoreBase):
+    """Tables ``runs`` and ``samples``."""
 
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path is not None else store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.row_factory = sqlite3.Row
-            with db:  # one transaction: committed on success, rolled back on error
-                yield db
-        finally:
-            db.close()
+    SCHEMA = SCHEMA
 
     # ---- runs ----------------------------------------------------------------------------------
     def create_run(
@@ -139,7 +122,7 @@ class Store:
         with self._connect() as db:
             row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            from .errors import WorkbenchError
+            from ..errors import WorkbenchError
 
             raise WorkbenchError(f"No run {run_id!r} in {self.path}. List runs with %llm_runs or `workbench runs`.")
         return _decode_run(row)

@@ -1,0 +1,16 @@
+"""The project store: one SQLite file. This package is the only place in the workbench with SQL.
+
+Each part lives in its own module and adds its tables; ``Store`` combines the parts.
+"""
+
+from __future__ import annotations
+
+from .base import StoreBase
+from .runs import RunsStore
+
+
+class Store(RunsStore):
+    """Everything saved in a project: runs and samples (and, as they are added, other parts)."""
+
+
+__all__ = ["Store", "StoreBase"]
