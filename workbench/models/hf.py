@@ -6,6 +6,7 @@ scores are comparable with the Open LLM Leaderboard.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,9 @@ class HFModel:
         )
         bos = tokenizer.bos_token_id
         self.prefix_token_id = bos if bos is not None else tokenizer.eos_token_id
+        # transformers 5.x renamed forward(past_key_values=...) to forward(cache=...)
+        params = inspect.signature(model.forward).parameters
+        self.cache_arg = "cache" if "cache" in params else "past_key_values"
 
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
@@ -66,16 +70,117 @@ class HFModel:
     def score_token_pairs(
         self, pairs: Sequence[tuple[list[int], list[int]]], *, batch_size: int = 16, progress: Progress | None = None
     ) -> list[tuple[float, bool]]:
-        """Sum of continuation log-probs and greedy flag for each (context tokens, continuation tokens)."""
+        """Sum of continuation log-probs and greedy flag for each (context tokens, continuation tokens).
+
+        Shared prefixes are computed once (see prefix.py); requests longer than the model's window are
+        scored whole with the harness's left truncation.
+        """
+        results: dict[int, tuple[float, bool]] = {}
+        fits = [i for i, (ctx, cont) in enumerate(pairs) if ctx and len(ctx) + len(cont) <= self.max_length + 1]
+        long = [i for i in range(len(pairs)) if i not in set(fits)]
+        if fits:
+            sub = [pairs[i] for i in fits]
+            for j, value in self._score_shared([(list(c), list(t)) for c, t in sub], batch_size, progress).items():
+                results[fits[j]] = value
+        if long:
+            whole = self._score_whole([pairs[i] for i in long], batch_size, progress)
+            results.update(zip(long, whole))
+        return [results[i] for i in range(len(pairs))]
+
+    def _score_shared(self, pairs, batch_size: int, progress: Progress | None) -> dict[int, tuple[float, bool]]:
+        import torch
+
+        from .prefix import batches, plan
+
+        results: dict[int, tuple[float, bool]] = {}
+        with torch.inference_mode():
+            for family in plan(pairs):
+                past = self._prefix_cache(family.prefix) if family.prefix else None
+                for batch in batches(family.rows, max(1, batch_size), self.tokens_per_batch, len(family.prefix)):
+                    hidden = self._forward_rows(batch, past, len(family.prefix))
+                    self._read(batch, hidden, results)
+                    if progress:
+                        progress(sum(len(r.reads) for r in batch))
+        return results
+
+    tokens_per_batch = 8192  # attention keys per forward pass (rows x (prefix + row length))
+
+    def _prefix_cache(self, prefix: tuple[int, ...]):
+        import torch
+
+        out = self.model.base_model(input_ids=torch.tensor([prefix], dtype=torch.long), use_cache=True)
+        return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+
+    def _forward_rows(self, batch, past, prefix_len: int):
+        """Hidden states of a batch of tree rows on top of an optional shared prefix cache."""
+        import torch
+        from transformers import DynamicCache
+
+        width = max(len(r.tokens) for r in batch)
+        ids = torch.zeros((len(batch), width), dtype=torch.long)
+        positions = torch.zeros((len(batch), width), dtype=torch.long)
+        segments = torch.empty((len(batch), width), dtype=torch.long)
+        for b, row in enumerate(batch):
+            n = len(row.tokens)
+            ids[b, :n] = torch.tensor(row.tokens)
+            positions[b, :n] = torch.tensor(row.positions)
+            segments[b, :n] = torch.tensor(row.segments)
+            segments[b, n:] = -1 - torch.arange(width - n)  # padding sees only itself
+        q = torch.arange(width)
+        causal = q[None, :] <= q[:, None]
+        seg_q, seg_k = segments[:, :, None], segments[:, None, :]
+        mask = causal[None] & ((seg_k == 0) | (seg_k == seg_q))
+        if prefix_len:
+            mask = torch.cat([torch.ones((len(batch), width, prefix_len), dtype=torch.bool), mask], dim=-1)
+        mask = self._mask(mask[:, None])
+        cache = None
+        if past is not None:
+            cache = DynamicCache(
+                ddp_cache_data=[(k.expand(len(batch), -1, -1, -1), v.expand(len(batch), -1, -1, -1)) for k, v in past]
+            )
+        out = self.model.base_model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            **{self.cache_arg: cache},
+            use_cache=cache is not None,
+        )
+        return out.last_hidden_state
+
+    def _read(self, batch, hidden, results: dict[int, tuple[float, bool]]) -> None:
+        """Log-probs of each request's continuation tokens from the rows' hidden states."""
+        import torch
+
+        rows, cols, targets, owners = [], [], [], []
+        for b, row in enumerate(batch):
+            for request, index, target in row.reads:
+                rows += [b] * len(index)
+                cols += index
+                targets += target
+                owners += [request] * len(index)
+        logits = self.model.get_output_embeddings()(hidden[torch.tensor(rows), torch.tensor(cols)])
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        target = torch.tensor(targets)
+        token_lp = logprobs.gather(1, target[:, None])[:, 0]
+        greedy = logprobs.argmax(dim=-1) == target
+        start = 0
+        while start < len(owners):
+            end = start
+            while end < len(owners) and owners[end] == owners[start]:
+                end += 1
+            results[owners[start]] = (float(token_lp[start:end].sum()), bool(greedy[start:end].all()))
+            start = end
+
+    def _score_whole(self, pairs, batch_size: int, progress: Progress | None) -> list[tuple[float, bool]]:
+        """The harness's way: each request as one sequence, left-truncated to the model's window."""
         import torch
 
         results: list[tuple[float, bool] | None] = [None] * len(pairs)
         inputs = []
         for i, (ctx, cont) in enumerate(pairs):
-            seq = (ctx + cont)[-(self.max_length + 1) :][:-1]
-            inputs.append((i, seq, cont))
-        # longest first, as the harness orders them; ties broken by tokens for determinism
-        inputs.sort(key=lambda x: (-len(x[1]) - 1, x[1] + x[2][-1:]))
+            seq = (list(ctx) + list(cont))[-(self.max_length + 1) :][:-1]
+            inputs.append((i, seq, list(cont)))
+        inputs.sort(key=lambda x: (-len(x[1]), x[1]))
         with torch.inference_mode():
             for start in range(0, len(inputs), max(1, batch_size)):
                 batch = inputs[start : start + batch_size]
@@ -85,8 +190,7 @@ class HFModel:
                     ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
                 # only positions that predict a continuation token need the LM head
                 first = min(len(seq) - len(cont) for _, seq, cont in batch)
-                keep = width - first
-                logits = self.model(input_ids=ids, logits_to_keep=keep).logits
+                logits = self.model(input_ids=ids, logits_to_keep=width - first).logits
                 logprobs = torch.log_softmax(logits.float(), dim=-1)
                 for row, (i, seq, cont) in enumerate(batch):
                     end = len(seq) - first
@@ -104,7 +208,7 @@ class HFModel:
         out = []
         for text in texts:
             windows = rolling_windows(self.encode(text), self.prefix_token_id, self.max_length)
-            out.append([lp for lp, _ in self.score_token_pairs(windows, batch_size=1)])
+            out.append([lp for lp, _ in self._score_whole(windows, 1, None)])
             if progress:
                 progress(1)
         return out
@@ -118,47 +222,119 @@ class HFModel:
     def generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
     ) -> list[GenerateResponse]:
+        """Batched decoding, longest prompts first; each sequence leaves the batch as soon as it stops.
+
+        Prompts are left-truncated to leave room for the new tokens, as the harness does. Sampling
+        (temperature > 0) uses one random generator per request, so a fixed seed gives the same text
+        whatever the batch.
+        """
         import torch
 
-        tok = self.tokenizer
-        pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        out: list[GenerateResponse | None] = [None] * len(requests)
-        order = sorted(range(len(requests)), key=lambda i: -len(self.render_prompt(requests[i].prompt)))
-        # requests with different parameters cannot share a generate() call
-        groups: dict[tuple, list[int]] = {}
-        for i in order:
-            r = requests[i]
-            groups.setdefault((r.max_new_tokens, r.temperature, r.stop, r.seed), []).append(i)
+        encoded = []
+        for r in requests:
+            tokens = self.encode(self.render_prompt(r.prompt))
+            encoded.append(tokens[-max(1, self.max_length - r.max_new_tokens) :])
+        order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), i))
+        out: dict[int, GenerateResponse] = {}
         with torch.inference_mode():
-            for (max_new, temperature, stop, seed), idxs in groups.items():
-                for start in range(0, len(idxs), max(1, batch_size)):
-                    chunk = idxs[start : start + batch_size]
-                    encoded = [self.encode(self.render_prompt(requests[i].prompt)) for i in chunk]
-                    width = max(len(e) for e in encoded)
-                    ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-                    mask = torch.zeros((len(chunk), width), dtype=torch.long)
-                    for row, e in enumerate(encoded):
-                        ids[row, width - len(e) :] = torch.tensor(e, dtype=torch.long)
-                        mask[row, width - len(e) :] = 1
-                    kwargs: dict[str, Any] = {"max_new_tokens": max_new, "pad_token_id": pad_id}
-                    if temperature > 0:
-                        if seed is not None:
-                            torch.manual_seed(seed)
-                        kwargs.update(do_sample=True, temperature=temperature)
-                    else:
-                        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-                    if stop:
-                        kwargs.update(stop_strings=list(stop), tokenizer=tok)
-                    gen = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
-                    for row, i in enumerate(chunk):
-                        new = gen[row, width:].tolist()
-                        if tok.eos_token_id in new:
-                            new = new[: new.index(tok.eos_token_id)]
-                        new = [t for t in new if t != pad_id] if pad_id != tok.eos_token_id else new
-                        text = tok.decode(new, skip_special_tokens=True)
-                        for s in stop:
+            for start in range(0, len(order), max(1, batch_size)):
+                chunk = order[start : start + batch_size]
+                texts = self._decode([encoded[i] for i in chunk], [requests[i] for i in chunk], progress)
+                for i, (text, n_new) in zip(chunk, texts):
+                    out[i] = GenerateResponse(text, prompt_tokens=len(encoded[i]), completion_tokens=n_new)
+        return [out[i] for i in range(len(requests))]
+
+    def _stop_ids(self) -> set[int]:
+        ids = {self.tokenizer.eos_token_id}
+        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ids.update(configured if isinstance(configured, list) else [configured])
+        return {i for i in ids if i is not None}
+
+    def _decode(self, prompts: list[list[int]], requests: list[GenerateRequest], progress: Progress | None):
+        """Generate for one batch; returns (text, number of new tokens) per prompt."""
+        import torch
+        from transformers import DynamicCache
+
+        n, width = len(prompts), max(len(p) for p in prompts)
+        ids = torch.zeros((n, width), dtype=torch.long)
+        real = torch.zeros((n, width), dtype=torch.bool)
+        for b, p in enumerate(prompts):
+            ids[b, width - len(p) :] = torch.tensor(p)
+            real[b, width - len(p) :] = True
+        positions = (real.long().cumsum(-1) - 1).clamp(min=0)
+        q = torch.arange(width)
+        mask = (q[None, :] <= q[:, None])[None] & real[:, None, :]
+        mask |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself, never to nothing
+        cache = DynamicCache()
+        logits = self.model(
+            input_ids=ids,
+            attention_mask=self._mask(mask[:, None]),
+            position_ids=positions,
+            **{self.cache_arg: cache},
+            use_cache=True,
+            logits_to_keep=1,
+        ).logits[:, -1]
+        generators = []
+        for r in requests:
+            g = None
+            if r.temperature > 0 and r.seed is not None:
+                g = torch.Generator().manual_seed(r.seed)
+            generators.append(g)
+        stop_ids = self._stop_ids()
+        new: list[list[int]] = [[] for _ in prompts]
+        texts: list[str | None] = [None] * n
+        active = list(range(n))
+        last_pos = positions[:, -1]
+        while active:
+            keep = []
+            for row, b in enumerate(active):
+                token = self._choose(logits[row], requests[b], generators[b])
+                finished = token in stop_ids
+                if not finished:
+                    new[b].append(token)
+                text = self.tokenizer.decode(new[b], skip_special_tokens=True)
+                hit = [s for s in requests[b].stop if s and s in text]
+                if finished or hit or len(new[b]) >= requests[b].max_new_tokens:
+                    for s in requests[b].stop:
+                        if s:
                             text = text.split(s)[0]
-                        out[i] = GenerateResponse(text, prompt_tokens=len(encoded[row]), completion_tokens=len(new))
+                    texts[b] = text
                     if progress:
-                        progress(len(chunk))
-        return [o for o in out if o is not None]
+                        progress(1)
+                else:
+                    keep.append(row)
+            if not keep:
+                break
+            if len(keep) < len(active):
+                index = torch.tensor(keep)
+                for layer in cache.layers:
+                    layer.keys, layer.values = layer.keys[index], layer.values[index]
+                real, last_pos = real[index], last_pos[index]
+                active = [active[r] for r in keep]
+            real = torch.cat([real, torch.ones((len(active), 1), dtype=torch.bool)], dim=1)
+            last_pos = last_pos + 1
+            step = torch.tensor([[new[b][-1]] for b in active])
+            logits = self.model(
+                input_ids=step,
+                attention_mask=self._mask(real[:, None, None, :]),
+                position_ids=last_pos[:, None],
+                **{self.cache_arg: cache},
+                use_cache=True,
+            ).logits[:, -1]
+        return [(texts[b] or "", len(new[b])) for b in range(n)]
+
+    def _choose(self, logits, request: GenerateRequest, generator) -> int:
+        import torch
+
+        if request.temperature <= 0:
+            return int(logits.argmax())
+        probs = torch.softmax(logits.float() / request.temperature, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=generator))
+
+    def _mask(self, mask):
+        """A boolean attention mask in the form the model's attention implementation takes."""
+        import torch
+
+        if self.model.config._attn_implementation == "sdpa":
+            return mask
+        return torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)

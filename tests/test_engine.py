@@ -1,0 +1,55 @@
+"""The scoring engine on the real default model: shared-prefix scoring equals scoring each request whole,
+and batched generation equals transformers' own greedy generate."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.models import GenerateRequest, load
+
+from .conftest import needs_model
+
+pytestmark = needs_model
+
+FEWSHOT = "".join(f"Question: What is {i} plus {i}?\nAnswer: {2 * i}\n\n" for i in range(1, 8))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load("smollm2-135m")
+
+
+def test_shared_prefix_scores_equal_whole_sequence_scores(model):
+    requests = []
+    for q in ("What is 5 plus 5?", "What is 9 plus 9?", "What colour is the sky?"):
+        ctx = FEWSHOT + f"Question: {q}\nAnswer:"
+        requests += [(ctx, " 10"), (ctx, " 18"), (ctx, " blue, mostly")]
+    requests.append(("", "Hello world"))  # empty context: conditioned on the prefix token
+    pairs = [model.encode_pair(c, x) for c, x in requests]
+    whole = model._score_whole(pairs, 4, None)
+    for batch_size in (1, 5, 32):
+        shared = model.score_token_pairs(pairs, batch_size=batch_size)
+        for (a, ga), (b, gb) in zip(whole, shared):
+            assert abs(a - b) < 1e-3 and ga == gb
+    assert whole[0][0] > whole[1][0]  # " 10" is the likelier answer to 5 + 5 after the examples
+
+
+def test_batched_generation_equals_transformers_generate(model):
+    prompts = ["Question: What is 12 plus 30?\nAnswer:", "The capital of France is", "Q: 2+2=?\nA:"]
+    stop = ("Question:", "\n\n")
+    ours = model.generate([GenerateRequest(p, max_new_tokens=24, stop=stop) for p in prompts], batch_size=3)
+    for prompt, response in zip(prompts, ours):
+        ids = model.tokenizer(prompt, return_tensors="pt").input_ids
+        out = model.model.generate(ids, max_new_tokens=24, do_sample=False, pad_token_id=model.tokenizer.eos_token_id)
+        text = model.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+        for s in stop:
+            text = text.split(s)[0]
+        assert response.text == text
+        assert response.prompt_tokens == ids.shape[1] and 0 < response.completion_tokens <= 24
+
+
+def test_seeded_sampling_does_not_depend_on_the_batch(model):
+    request = GenerateRequest("Once upon a time", max_new_tokens=12, temperature=0.9, seed=7)
+    alone = model.generate([request])[0].text
+    batched = model.generate([request, GenerateRequest("Hello", max_new_tokens=5)], batch_size=2)[0].text
+    assert alone == batched and alone

@@ -1,0 +1,56 @@
+"""Shared-prefix planning: every request is read once, from positions that see exactly its own history."""
+
+from __future__ import annotations
+
+from workbench.models.prefix import MIN_SHARED_PREFIX, batches, group_families, plan
+
+
+def pairs_with_shared_block():
+    block = list(range(1000, 1000 + MIN_SHARED_PREFIX + 8))  # a few-shot block every question shares
+    out = []
+    for q in range(3):
+        ctx = block + [50 + q, 60 + q]
+        out += [(ctx, [7]), (ctx, [8, 9, 10]), (ctx, [7, 11])]
+    out.append(([5, 6], [1, 2]))  # an unrelated short context
+    return block, out
+
+
+def test_families_share_the_block_and_keep_a_token_per_context():
+    block, pairs = pairs_with_shared_block()
+    families = group_families([tuple(c) for c, _ in pairs])
+    shared = [f for f in families if f[0]]
+    assert len(shared) == 1 and shared[0][0] == len(block) and len(shared[0][1]) == 3
+    assert [f for f in families if not f[0]] == [(0, [(5, 6)])]
+
+
+def test_each_read_sees_the_request_history_at_the_right_positions():
+    _, pairs = pairs_with_shared_block()
+    seen = set()
+    for family in plan(pairs):
+        p = len(family.prefix)
+        for row in family.rows:
+            full_ctx = list(family.prefix) + row.tokens[: len(row.context) - p]
+            assert tuple(full_ctx) == row.context
+            for request, index, targets in row.reads:
+                ctx, cont = pairs[request]
+                assert targets == list(cont) and request not in seen
+                seen.add(request)
+                history = list(ctx) + list(cont)
+                for i, target in zip(index, targets):
+                    position = row.positions[i]
+                    # the token read at index i sits at absolute position `position`; it predicts the next one
+                    assert history[position] == (row.tokens[i]) and history[position + 1] == target
+                    # it attends to the context and to its own segment only
+                    visible = [j for j in range(i + 1) if row.segments[j] in (0, row.segments[i])]
+                    assert [row.positions[j] for j in visible] == list(range(p, position + 1))
+    assert seen == set(range(len(pairs)))
+
+
+def test_batches_respect_row_and_token_limits():
+    _, pairs = pairs_with_shared_block()
+    rows = [r for f in plan(pairs) for r in f.rows]
+    for batch in batches(rows, max_rows=2, max_tokens=10_000, prefix_len=0):
+        assert len(batch) <= 2
+    packed = batches(rows, max_rows=64, max_tokens=20, prefix_len=0)
+    assert all(len(b) == 1 or len(b) * len(b[0].tokens) <= 20 for b in packed)
+    assert sum(len(b) for b in packed) == len(rows)
