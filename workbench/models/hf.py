@@ -20,6 +20,27 @@ from .base import (
 )
 
 
+def encode(tokenizer: Any, text: str) -> list[int]:
+    """Tokens of ``text`` as the harness encodes them (the tokenizer's own special-token rule, no second BOS)."""
+    bos_text = tokenizer.bos_token
+    kwargs = {"add_special_tokens": False} if bos_text and text.startswith(bos_text) else {}
+    return list(tokenizer.encode(text, **kwargs))
+
+
+def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """Context and continuation tokens; trailing context spaces move to the continuation, and the
+    continuation is what encoding the whole adds after the context's own tokens (the harness's split)."""
+    n_spaces = len(context) - len(context.rstrip())
+    if n_spaces:
+        continuation = context[-n_spaces:] + continuation
+        context = context[:-n_spaces]
+    if not context:
+        return [prefix_token_id], encode(tokenizer, continuation)
+    whole = encode(tokenizer, context + continuation)
+    ctx = encode(tokenizer, context)
+    return ctx, whole[len(ctx) :]
+
+
 class HFModel:
     """A loaded transformers causal LM plus its tokenizer."""
 
@@ -43,21 +64,10 @@ class HFModel:
 
     # ---- tokenization (as the harness does it) -------------------------------------------------
     def encode(self, text: str) -> list[int]:
-        bos_text = self.tokenizer.bos_token
-        kwargs = {"add_special_tokens": False} if bos_text and text.startswith(bos_text) else {}
-        return list(self.tokenizer.encode(text, **kwargs))
+        return encode(self.tokenizer, text)
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """Context and continuation tokens; trailing context spaces move to the continuation."""
-        n_spaces = len(context) - len(context.rstrip())
-        if n_spaces:
-            continuation = context[-n_spaces:] + continuation
-            context = context[:-n_spaces]
-        if not context:
-            return [self.prefix_token_id], self.encode(continuation)
-        whole = self.encode(context + continuation)
-        ctx = self.encode(context)
-        return ctx, whole[len(ctx) :]
+        return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
 
     # ---- request kind 1: loglikelihood ---------------------------------------------------------
     def loglikelihood(
