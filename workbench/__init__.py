@@ -12,21 +12,37 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["EvalResult", "WorkbenchError", "evaluate", "load_ipython_extension", "runs", "samples", "tasks"]
-
-_API = {"EvalResult", "evaluate", "runs", "samples", "tasks"}
+# public name -> (module that defines it, name there). Imported on first use.
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "WorkbenchError": ("errors", "WorkbenchError"),
+    # benchmarks (api.py); "tasks" is taken by the workbench.tasks subpackage, hence list_tasks
+    **{n: ("api", n) for n in ("EvalResult", "evaluate", "runs", "samples", "compare_modes", "ModeComparison")},
+    "list_tasks": ("api", "tasks"),
+    # human evaluation: rating and blind A/B panels, rankings, agreement
+    **{
+        n: ("human", n)
+        for n in ("rate", "arena", "ratings", "votes", "rankings", "ranking_figure", "agreement", "merge", "Rubric")
+    },
+    # text metrics, prompt grids, run comparison
+    **{n: ("grids", n) for n in ("grid", "GridResult")},
+    **{n: ("comparison", n) for n in ("compare", "Comparison")},
+    **{n: ("scoring", n) for n in ("score", "ScoreResult", "perplexity", "PerplexityResult")},
+    # LLM-as-a-judge and API models
+    "judge": ("judge.core", "judge"),
+    "JudgeResult": ("judge.results", "JudgeResult"),
+    "set_price": ("models.pricing", "set_price"),
+    "LocalServer": ("models.openai", "LocalServer"),
+}
+__all__ = sorted(_EXPORTS) + ["load_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _API:
-        from . import api
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    import importlib
 
-        return getattr(api, name)
-    if name == "WorkbenchError":
-        from .errors import WorkbenchError
-
-        return WorkbenchError
-    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    module, attr = _EXPORTS[name]
+    return getattr(importlib.import_module(f".{module}", __name__), attr)
 
 
 def load_ipython_extension(ipython: Any) -> None:

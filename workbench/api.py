@@ -51,9 +51,10 @@ class EvalResult:
 
     def summary(self):
         """Metric table: value, standard error, 95% interval, items, model, time taken."""
-        from .tables import metrics_table
+        from .tables import metrics_table, with_usage
 
-        return metrics_table(Store(self.store_path).run(self.run_id))
+        run = Store(self.store_path).run(self.run_id)
+        return with_usage(metrics_table(run), run)
 
     def figure(self):
         """Interactive bar chart of the metrics with 95% error bars."""
@@ -77,38 +78,83 @@ def _call_text(task: str, kwargs: dict[str, Any]) -> str:
     return f"workbench.evaluate({args})"
 
 
+def _resolve_shots(spec: Any, shots: int | None) -> int:
+    """The task's own number of examples when ``shots`` is None; refused where the task fixes them."""
+    default = getattr(spec, "default_shots", 0)
+    if shots is None:
+        return default
+    fixed = getattr(spec, "fixed_shots", "")
+    if fixed and shots != default:
+        raise WorkbenchError(f"{fixed}: --shots {shots} cannot change that. Leave --shots out.")
+    return shots
+
+
+def _with_max_new_tokens(spec: Any, max_new_tokens: int) -> Any:
+    """The task with another cap on generated tokens, or a message when it generates nothing."""
+    import dataclasses
+
+    _check_count("max_new_tokens", max_new_tokens, 1)
+    if not dataclasses.is_dataclass(spec) or "max_new_tokens" not in {f.name for f in dataclasses.fields(spec)}:
+        raise WorkbenchError(f"{spec.name} does not generate text, so max_new_tokens does not apply; leave it out.")
+    return dataclasses.replace(spec, max_new_tokens=max_new_tokens)
+
+
 def evaluate(
     task: str,
     model: str = DEFAULT_MODEL,
     *,
     limit: int | None = None,
-    shots: int = 0,
+    shots: int | None = None,
     batch_size: int = 16,
     data: str | Path | None = None,
     store: str | Path | None = None,
     command: str | None = None,
+    mode: str | None = None,
+    chat: bool = False,
+    max_new_tokens: int | None = None,
 ) -> EvalResult:
     """Evaluate ``model`` on ``task`` and save the run and every scored item in the project store.
 
+    ``shots`` None uses the task's default (0; 5 for gsm8k). ``mode`` scores a multiple-choice task by
+    'loglikelihood' (the default, as the harness) or 'generate' (the model writes the option's label, as
+    Horangi); ``chat`` sends generated prompts through the model's chat template. ``max_new_tokens`` caps
+    generated answers of generation tasks (default: the task's own limit).
     Repeating a call that was interrupted resumes it: items already scored are not scored again.
     """
     from . import models, runner
     from .data import fingerprint, load_rows
+    from .models.openai import check_request_kinds
+    from .models.pricing import run_usage
     from .tasks import get_task
+    from .tasks.generative import for_mode
 
     _check_count("--limit", limit, 1)
     _check_count("--shots", shots, 0)
     _check_count("--batch-size", batch_size, 1)
-    spec = get_task(task)
+    spec = for_mode(get_task(task), mode, chat)
+    shots = _resolve_shots(spec, shots)
+    if max_new_tokens is not None:
+        spec = _with_max_new_tokens(spec, max_new_tokens)
     rows = load_rows(spec.data, spec.eval_split, data)
-    docs = rows.rows[:limit] if limit else rows.rows
+    select = getattr(spec, "select_docs", None)
+    docs = select(rows.rows, limit) if select else (rows.rows[:limit] if limit else rows.rows)
     if not docs:
         raise WorkbenchError(f"{rows.source} has no rows for {task}; check the file or the mirror.")
     pool = load_rows(spec.data, spec.fewshot_split).rows if shots else []
     items = spec.build_items(docs, pool, shots)
+    check_request_kinds(model, items)  # API models answer generation requests only
     identity = models.describe(model)
 
-    config = {"limit": limit, "shots": shots, "batch_size": batch_size, "fewshot_seed": 1234, "data": str(data or "")}
+    config = {
+        "limit": limit,
+        "shots": shots,
+        "batch_size": batch_size,
+        "fewshot_seed": 1234,
+        "data": str(data or ""),
+        "mode": mode,
+        "chat": chat,
+        "max_new_tokens": max_new_tokens,
+    }
     data_fp = fingerprint(list(docs) + list(pool))
     key_fields = {
         "task": task,
@@ -117,6 +163,7 @@ def evaluate(
         "template": spec.template,
         "limit": limit,
         "shots": shots,
+        **({"max_new_tokens": max_new_tokens} if max_new_tokens is not None else {}),
     }
     run_key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     db = Store(store)
@@ -137,7 +184,12 @@ def evaluate(
             prompt_template=spec.template,
             config=config,
             versions=versions(),
-            command=command or _call_text(task, {"model": model, "limit": limit, "shots": shots, "data": data}),
+            command=command
+            or _call_text(
+                task,
+                {"model": model, "limit": limit, "shots": shots, "data": data, "mode": mode, "chat": chat or None}
+                | {"max_new_tokens": max_new_tokens},
+            ),
             n_items=len(items),
         )
     started = time.time()
@@ -145,8 +197,14 @@ def evaluate(
         pending = [i for i in items if i.doc_id not in done]
         if pending:
             lm = models.load(model)
-            runner.score_items(lm, spec, pending, db, run_id, batch_size=batch_size, description=f"{task} | {model}")
+            score_items = runner.score_items
+            if getattr(spec, "multi_turn", False):  # each turn's request holds the answers before it
+                from .judge.answers import score_items
+            elif hasattr(lm, "iter_generate"):  # API models: each item saved the moment its answers arrive
+                from .judge.answers import score_streaming as score_items
+            score_items(lm, spec, pending, db, run_id, batch_size=batch_size, description=f"{task} | {model}")
         metrics = spec.aggregate(db.sample_records(run_id))
+        metrics.update(run_usage(identity, db.sample_records(run_id)))  # tokens and cost, where recorded
         db.add_time(run_id, time.time() - started)
         db.finish_run(run_id, metrics)
     except BaseException as exc:
@@ -156,6 +214,17 @@ def evaluate(
         raise
     record = db.run(run_id)
     return EvalResult(run_id, task, model, metrics, record["duration_s"], db.path, resumed_items=len(done))
+
+
+def judge(run: Any, other: Any = None, **options: Any):
+    """LLM-as-a-judge over saved runs: single 1-10 grading, or pairwise in both orders (``workbench.judge.core``).
+
+    ``workbench.judge(run, judge="openai:gpt-4o")``; ``workbench.judge(run_a, run_b, judge=...)``. Returns a
+    ``JudgeResult``: ``summary()``, ``figure()``, ``view()``, ``agreement()``.
+    """
+    from .judge.core import judge as judge_runs
+
+    return judge_runs(run, other, **options)
 
 
 def runs(store: str | Path | None = None):
@@ -170,22 +239,108 @@ def samples(run_id: str, store: str | Path | None = None):
     return Store(store).samples(run_id)
 
 
+def _task_size(task: Any) -> int | None:
+    """Items in the task's eval split: known for most tasks, else counted in the mirror when there is one."""
+    size = getattr(task, "size", None)
+    if size is not None:
+        return size
+    import warnings
+
+    from .data import load_rows
+    from .settings import data_dir
+
+    if data_dir() is None:
+        return None
+    try:
+        with warnings.catch_warnings():  # a mirror's notes on its files belong to runs, not to the list
+            warnings.simplefilter("ignore")
+            return len(load_rows(task.data, task.eval_split).rows)
+    except WorkbenchError:
+        return None
+
+
 def tasks():
-    """Every task with its splits, metrics and source."""
+    """Every task with its size, splits, default shots, metrics, scoring modes and source."""
     import pandas as pd
 
     from .tasks import REGISTRY
+    from .tasks.generative import has_choices
 
-    return pd.DataFrame(
-        [
+    rows = []
+    for t in REGISTRY.values():
+        shots = getattr(t, "default_shots", 0)
+        rows.append(
             {
                 "task": t.name,
+                "size": _task_size(t),
                 "eval split": t.eval_split,
                 "few-shot split": t.fewshot_split,
+                "shots": f"{shots} (fixed)" if getattr(t, "fixed_shots", "") else shots,
                 "metrics": ", ".join(t.metrics),
+                "modes": "loglikelihood, generate" if has_choices(t) else "",
                 "hub dataset": f"{t.data.hub_path}/{t.data.hub_name or ''}",
+                "mirror": getattr(t, "mirror", ""),
                 "about": t.summary,
             }
-            for t in REGISTRY.values()
-        ]
-    )
+        )
+    frame = pd.DataFrame(rows)
+    frame["size"] = frame["size"].astype("Int64")
+    return frame
+
+
+@dataclass
+class ModeComparison:
+    """The same items scored both ways: by log-likelihood (as the harness) and by the answer the model writes."""
+
+    loglikelihood: EvalResult
+    generate: EvalResult
+
+    def items(self):
+        """One row per item: each mode's answer and correctness, whether they agree, the generated text."""
+        from .tables import mode_items
+
+        return mode_items(self.loglikelihood.samples, self.generate.samples)
+
+    def table(self):
+        """Both scores with intervals, the extraction failure rate, and how often the two modes agree."""
+        from .tables import mode_table
+
+        return mode_table(self.loglikelihood.metrics, self.generate.metrics, self.items())
+
+    def disagreements(self):
+        """The items where the two modes pick different answers."""
+        items = self.items()
+        return items[~items["agree"]].reset_index(drop=True)
+
+    def figure(self):
+        """Stacked bar: items both modes get right, only one gets right, both get wrong."""
+        from .charts import mode_agreement
+
+        return mode_agreement(self.items(), f"{self.loglikelihood.task} | {self.loglikelihood.model}")
+
+
+def compare_modes(
+    task: str,
+    model: str = DEFAULT_MODEL,
+    *,
+    limit: int | None = None,
+    shots: int | None = None,
+    batch_size: int = 16,
+    data: str | Path | None = None,
+    store: str | Path | None = None,
+    command: str | None = None,
+    chat: bool = False,
+) -> ModeComparison:
+    """Score a multiple-choice task's items by log-likelihood and by generated answers, to compare the two.
+
+    Both runs are saved. ``shots`` applies to the log-likelihood run; generative scoring is zero-shot. ``chat``
+    sends the generative prompts through the model's chat template.
+    """
+    from .tasks import get_task
+    from .tasks.generative import for_mode
+
+    for_mode(get_task(task), "generate", chat)  # refuse a task without choices before running anything
+    common = {"limit": limit, "batch_size": batch_size, "data": data, "store": store, "command": command}
+    scored = evaluate(task, model, shots=shots, mode="loglikelihood", **common)
+    generated = evaluate(task, model, mode="generate", chat=chat, **common)
+    return ModeComparison(scored, generated)

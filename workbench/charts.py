@@ -33,9 +33,237 @@ def metric_bars(table: pd.DataFrame, title: str | None = None):
     default = ", ".join(dict.fromkeys(f"{t} ({n} items)" for t, n in zip(table["task"], table["n"])))
     fig.update_layout(
         title=html.escape(title or default),
-        yaxis={"title": "score", "range": [0, 1]},
+        yaxis={"title": "score", **({"range": [0, 1]} if table["value"].between(0, 1).all() else {})},
         barmode="group",
         template="plotly_white",
         legend={"orientation": "h"},
+    )
+    return fig
+
+
+def grid_heatmap(cells: pd.DataFrame, metric: str | None):
+    """Prompt x model heatmap of a prompt grid: colour = the cell's score, hover = n and 95% interval.
+
+    Columns are models (with their parameters when a grid varies them); every label is HTML-escaped.
+    """
+    import plotly.graph_objects as go
+
+    column = cells["model"] if cells["params"].nunique() == 1 else cells["model"] + " | " + cells["params"]
+    cells = cells.assign(column=column.map(html.escape), row=cells["prompt"].astype(str).map(html.escape))
+    rows, cols = list(dict.fromkeys(cells["row"])), list(dict.fromkeys(cells["column"]))
+    z = [[None] * len(cols) for _ in rows]
+    extra = [[None] * len(cols) for _ in rows]
+    for cell in cells.to_dict(orient="records"):
+        i, j = rows.index(cell["row"]), cols.index(cell["column"])
+        if metric:
+            z[i][j] = cell[metric]
+            extra[i][j] = [cell["n"], cell[f"{metric}_ci95_low"], cell[f"{metric}_ci95_high"], cell["from_cache"]]
+        else:
+            z[i][j], extra[i][j] = 0, [cell["n"], None, None, cell["from_cache"]]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=cols,
+            y=rows,
+            customdata=extra,
+            colorscale="Viridis",
+            texttemplate="%{z:.3g}",
+            hovertemplate="prompt %{y}<br>%{x}<br>" + html.escape(metric or "outputs") + " %{z:.4g}"
+            "<br>95% CI [%{customdata[1]:.4g}, %{customdata[2]:.4g}]<br>n = %{customdata[0]}"
+            " (%{customdata[3]} from cache)<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=html.escape(f"{metric or 'outputs'} by prompt and model"),
+        xaxis={"title": "model"},
+        yaxis={"title": "prompt", "autorange": "reversed"},
+        template="plotly_white",
+    )
+    return fig
+
+
+def comparison_chart(table: pd.DataFrame, items: pd.DataFrame):
+    """Two panels: both runs' scores, and B - A with its paired 95% interval (a line marks no difference)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    row = table.iloc[0]
+    metric = html.escape(str(row["metric"]))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{metric} per run", f"B - A ({row['shared_items']} items)"))
+    names = [html.escape(f"A {row['run_a']}"), html.escape(f"B {row['run_b']}")]
+    fig.add_trace(go.Bar(x=names, y=[row["a"], row["b"]], marker_color=["#8da0cb", "#fc8d62"]), 1, 1)
+    fig.add_trace(
+        go.Scatter(
+            x=[row["b_minus_a"]],
+            y=["B - A"],
+            mode="markers",
+            marker={"size": 12, "color": "#1b9e77"},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [row["ci95_high"] - row["b_minus_a"]],
+                "arrayminus": [row["b_minus_a"] - row["ci95_low"]],
+            },
+            hovertemplate="B - A %{x:.4g}<br>95% CI ["
+            + f"{row['ci95_low']:.4g}, {row['ci95_high']:.4g}]<br>B better on {row['b_better']}, A better on "
+            + f"{row['a_better']}, ties {row['ties']}<extra></extra>",
+        ),
+        1,
+        2,
+    )
+    fig.add_vline(x=0, line_dash="dash", line_color="grey", row=1, col=2)
+    fig.update_layout(
+        title=html.escape(
+            f"{row['metric']}: B - A = {row['b_minus_a']:+.4g} [{row['ci95_low']:+.4g}, {row['ci95_high']:+.4g}]"
+        ),
+        showlegend=False,
+        template="plotly_white",
+    )
+    return fig
+
+
+def interval_bars(value: pd.Series, low: pd.Series, high: pd.Series) -> dict:
+    """Plotly error-bar settings drawing the interval [low, high] around each value."""
+    return {"type": "data", "symmetric": False, "array": high - value, "arrayminus": value - low}
+
+
+def ranking_chart(table: pd.DataFrame, title: str | None = None):
+    """Each model's rating (Bradley-Terry and/or Elo) as a point with its 95% interval, best at the top."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    labels = {"bradley_terry": "Bradley-Terry", "elo": "online Elo"}
+    for method, part in table.groupby("method", sort=False):
+        part = part.sort_values("rating")
+        fig.add_trace(
+            go.Scatter(
+                x=part["rating"],
+                y=[html.escape(str(m)) for m in part["model"]],
+                mode="markers",
+                name=labels.get(method, html.escape(str(method))),
+                error_x=interval_bars(part["rating"], part["ci95_low"], part["ci95_high"]),
+                customdata=part[["ci95_low", "ci95_high", "rank", "battles"]].to_numpy(),
+                hovertemplate="%{y}: %{x:.0f}<br>95% interval [%{customdata[0]:.0f}, %{customdata[1]:.0f}]"
+                "<br>rank %{customdata[2]} · %{customdata[3]} votes<extra>%{fullData.name}</extra>",
+            )
+        )
+    n = int(table["battles"].sum() / 2 / max(table["method"].nunique(), 1)) if len(table) else 0
+    fig.update_layout(
+        title=html.escape(title or f"Ratings from {n} votes, with 95% bootstrap intervals"),
+        xaxis={"title": "rating (1000 = average)"},
+        scattermode="group",  # Bradley-Terry and Elo side by side for each model
+        template="plotly_white",
+        legend={"orientation": "h"},
+    )
+    return fig
+
+
+def category_radar(table: pd.DataFrame, title: str | None = None):
+    """Radar of mean judge score (1-10) per category, one trace per model; hover shows the 95% interval.
+
+    ``table`` has columns model, category, score and optionally ci95_low, ci95_high, n.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for model, part in table.groupby("model", sort=False):
+        part = pd.concat([part, part.iloc[:1]])  # close the loop
+        extra = part.reindex(columns=["ci95_low", "ci95_high", "n"])
+        fig.add_trace(
+            go.Scatterpolar(
+                r=part["score"],
+                theta=part["category"].map(html.escape),
+                name=html.escape(str(model)),
+                fill="toself",
+                opacity=0.6,
+                customdata=extra.to_numpy(),
+                hovertemplate="%{theta}: %{r:.2f}<br>95% CI [%{customdata[0]:.2f}, %{customdata[1]:.2f}]"
+                "<br>n = %{customdata[2]}<extra>" + html.escape(str(model)) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=html.escape(title or "Judge score per category (1-10)"),
+        polar={"radialaxis": {"range": [0, 10]}},
+        template="plotly_white",
+        legend={"orientation": "h"},
+    )
+    return fig
+
+
+def win_rate_bars(table: pd.DataFrame, title: str | None = None):
+    """Stacked shares of wins, ties, inconsistent verdicts and losses per category (a ``win_rate_table``)."""
+    import plotly.graph_objects as go
+
+    a, b = html.escape(str(table["model_a"].iloc[0])), html.escape(str(table["model_b"].iloc[0]))
+    decided = table[["wins", "losses", "ties", "inconsistent"]].sum(axis=1).where(lambda s: s > 0)
+    fig = go.Figure()
+    for column, label in (
+        ("wins", f"{a} better"),
+        ("ties", "tie"),
+        ("inconsistent", "inconsistent (flipped with order)"),
+        ("losses", f"{b} better"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                y=table["category"].map(html.escape),
+                x=table[column] / decided,
+                name=label,
+                orientation="h",
+                customdata=table[column],
+                hovertemplate="%{y}: %{x:.0%} (%{customdata})<extra>" + label + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=html.escape(title or f"{a} vs {b}: pairwise verdicts (both orders)"),
+        barmode="stack",
+        xaxis={"title": "share of comparisons", "range": [0, 1], "tickformat": ".0%"},
+        template="plotly_white",
+        legend={"orientation": "h"},
+    )
+    return fig
+
+
+def mode_agreement(items: pd.DataFrame, title: str = ""):
+    """One stacked bar per outcome of scoring the same items both ways: both right, only one right, both wrong.
+
+    ``items``: tables.mode_items. Hover shows the count, the share, and how many generated answers had no label.
+    """
+    import plotly.graph_objects as go
+
+    ll, gen = items["loglikelihood correct"], items["generate correct"]
+    failed = items["extraction failed"]
+    n = max(len(items), 1)
+    fig = go.Figure()
+    for name, mask, color in (
+        ("both correct", ll & gen, "#1b9e77"),
+        ("only loglikelihood correct", ll & ~gen, "#7570b3"),
+        ("only generate correct", ~ll & gen, "#d95f02"),
+        ("both wrong", ~ll & ~gen, "#bbbbbb"),
+    ):
+        count = int(mask.sum())
+        fig.add_trace(
+            go.Bar(
+                y=["items"],
+                x=[count],
+                name=name,
+                orientation="h",
+                marker_color=color,
+                text=[f"{count}"],
+                hovertemplate=f"{name}: {count} of {len(items)} ({count / n:.0%}); "
+                f"{int((mask & failed).sum())} with no label extracted<extra></extra>",
+            )
+        )
+    agree = int(items["agree"].sum())
+    heading = f"{title}: " if title else ""
+    fig.update_layout(
+        title=html.escape(
+            f"{heading}log-likelihood vs generated answers, {len(items)} items; same answer on {agree}, "
+            f"different on {len(items) - agree}"
+        ),
+        barmode="stack",
+        xaxis={"title": "items"},
+        template="plotly_white",
+        legend={"orientation": "h"},
+        height=260,
     )
     return fig

@@ -41,7 +41,8 @@ DEFAULT_MODEL = "smollm2-135m"
 
 ACCEPTED_FORMS = (
     "an alias ({aliases}), a path to a .gguf file, a local transformers directory (with config.json), "
-    "or a Hugging Face hub id such as 'HuggingFaceTB/SmolLM2-135M-Instruct' (optionally '@revision')"
+    "or a Hugging Face hub id such as 'HuggingFaceTB/SmolLM2-135M-Instruct' (optionally '@revision'); "
+    "API models are 'openai:MODEL' or 'openai:MODEL@http://HOST:PORT/v1'"
 )
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
@@ -59,6 +60,11 @@ class ModelSpec:
 def resolve(spec: str) -> ModelSpec:
     """Turn what the user typed into a ModelSpec, or explain the accepted forms."""
     spec = spec.strip()
+    if spec.startswith("openai:"):  # an OpenAI-compatible HTTP endpoint, see models/openai.py
+        from .openai import parse_spec
+
+        model, url = parse_spec(spec)
+        return ModelSpec(spec, "api", f"{model}@{url}")
     if spec in ALIASES:
         alias = ALIASES[spec]
         found = importlib.util.find_spec(alias.package)
@@ -117,6 +123,8 @@ def file_fingerprint(path: Path) -> str:
 
 def weights_fingerprint(spec: ModelSpec) -> str:
     """A content hash of the weights (GGUF file, or config + weight files of a directory)."""
+    if spec.kind == "api":  # weights behind an endpoint are not ours to hash
+        return f"api:{spec.location}"
     if spec.kind == "gguf":
         return "sha256:" + file_fingerprint(Path(spec.location))
     if spec.kind == "dir":
@@ -166,6 +174,10 @@ def load(spec_text: str) -> Any:
     from .hf import HFModel
 
     spec = resolve(spec_text)
+    if spec.kind == "api":
+        from .openai import OpenAIModel
+
+        return OpenAIModel.from_spec(spec_text)
     fingerprint = weights_fingerprint(spec)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer

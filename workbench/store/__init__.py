@@ -6,10 +6,13 @@ Each part lives in its own module and adds its tables; ``Store`` combines the pa
 from __future__ import annotations
 
 from .base import StoreBase
+from .generations import GenerationsStore
+from .judgments import JudgmentsStore
+from .ratings import RatingsStore
 from .runs import RunsStore
 
 
-class Store(RunsStore):
+class Store(RunsStore, RatingsStore, GenerationsStore, JudgmentsStore):
     """Everything saved in a project: runs and samples (and, as they are added, other parts)."""
 
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from ..errors import WorkbenchError, suggest
-from . import arc
+from . import arc, flores, gsm8k, hellaswag, kobest, mmlu, mt_bench, truthfulqa, wikitext, winogrande
 from .base import Item, MultipleChoiceTask, Task
 
 REGISTRY: dict[str, Task] = {t.name: t for t in arc.TASKS}
+REGISTRY.update({t.name: t for t in [*wikitext.TASKS, *flores.TASKS]})
+REGISTRY.update({t.name: t for m in (hellaswag, mmlu, truthfulqa, winogrande, gsm8k, kobest) for t in m.TASKS})
+REGISTRY.update({t.name: t for t in mt_bench.TASKS})
 
 
 def get_task(name: str) -> Task:
     if name not in REGISTRY:
+        if name.startswith("mmlu:"):
+            raise mmlu.unknown(name)
+        listed = sorted(n for n in REGISTRY if not n.startswith("mmlu:")) + ["mmlu:<subject>"]
         raise WorkbenchError(
-            f"Unknown task {name!r}.{suggest(name, REGISTRY)} Available tasks: {', '.join(sorted(REGISTRY))} "
+            f"Unknown task {name!r}.{suggest(name, REGISTRY)} Available tasks: {', '.join(listed)} "
             "(list them with `workbench tasks`)."
         )
     return REGISTRY[name]

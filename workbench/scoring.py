@@ -1,0 +1,345 @@
+"""Scoring text you already have: predictions against references (no model), and the perplexity of any text.
+
+    workbench.score("outputs.csv", ["bleu", "chrf", "rougeL"], prediction="pred", reference="gold")
+    workbench.perplexity(["Some text.", "더 많은 텍스트."], model="smollm2-135m")
+
+Rows come from a DataFrame, a list of dicts or strings, a file (JSONL/JSON/CSV/TSV/Parquet) or a task's
+evaluation split. Bad input (a missing column, an empty reference, an unknown metric) is refused before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import WorkbenchError
+from .metrics import catalog
+from .models import DEFAULT_MODEL
+from .store import Store
+
+Row = dict[str, Any]
+RowsLike = Any  # DataFrame | list[dict] | list[str] | str | Path (file or task name)
+
+
+# ---- rows in ------------------------------------------------------------------------------------------
+def as_rows(data: RowsLike, *, limit: int | None = None, text_column: str = "text") -> tuple[list[Row], str]:
+    """Plain dict rows and a description of where they came from.
+
+    Strings in a list become ``{text_column: s}``; a string that names an existing file is read; a string
+    that names a task gives that task's evaluation rows.
+    """
+    from .data import load_rows, read_rows
+
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
+        rows, source = [dict(r) for r in data.to_dict(orient="records")], "dataframe"
+    elif isinstance(data, (str, Path)):
+        path = Path(data).expanduser()
+        if path.exists():
+            rows, source = read_rows(path), f"file:{path.resolve()}"
+        else:
+            from .tasks import REGISTRY
+
+            if str(data) not in REGISTRY:
+                raise WorkbenchError(
+                    f"{str(data)!r} is neither an existing file nor a task name. Pass a file path "
+                    "(JSONL/JSON/CSV/TSV/Parquet), a DataFrame, a list of rows, or a task (`workbench tasks`)."
+                )
+            spec = REGISTRY[str(data)]
+            loaded = load_rows(spec.data, spec.eval_split)
+            rows, source = list(loaded.rows), f"{data}:{loaded.source}"
+    elif isinstance(data, Sequence) and all(isinstance(r, str) for r in data):
+        rows, source = [{text_column: r} for r in data], "inline"
+    elif isinstance(data, Sequence) and all(isinstance(r, dict) for r in data):
+        rows, source = [dict(r) for r in data], "inline"
+    else:
+        raise WorkbenchError(
+            f"Rows must be a DataFrame, a list of dicts or strings, a file path or a task name; got "
+            f"{type(data).__name__}."
+        )
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise WorkbenchError(f"limit must be a whole number of at least 1 (got {limit!r}).")
+        rows = rows[:limit]
+    if not rows:
+        raise WorkbenchError(f"No rows to score ({source} is empty).")
+    return rows, source
+
+
+def columns_of(rows: Sequence[Row]) -> list[str]:
+    return list(dict.fromkeys(k for r in rows for k in r))
+
+
+def require_columns(rows: Sequence[Row], needed: Sequence[str], role: str) -> None:
+    """Every row has each needed column, or a message naming the column, the row and the columns there are."""
+    for name in needed:
+        for i, row in enumerate(rows, start=1):
+            if name not in row:
+                raise WorkbenchError(
+                    f"{role} column {name!r} is missing (row {i}). The rows have columns: "
+                    f"{', '.join(columns_of(rows))}."
+                )
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip()
+
+
+def require_references(rows: Sequence[Row], reference: str) -> None:
+    """References must be present and non-empty: an empty reference makes every metric meaningless."""
+    require_columns(rows, [reference], "Reference")
+    for i, row in enumerate(rows, start=1):
+        if is_blank(row[reference]):
+            raise WorkbenchError(
+                f"Row {i} has an empty reference in column {reference!r}. Every row needs a reference to score "
+                "against: fill it in or drop the row."
+            )
+
+
+def text_of(value: Any) -> str:
+    return "" if is_blank(value) else str(value)
+
+
+# ---- runs out -----------------------------------------------------------------------------------------
+def save_run(
+    db: Store,
+    *,
+    task: str,
+    model: str,
+    identity: dict[str, Any],
+    source: str,
+    data_fingerprint: str,
+    template: str,
+    config: dict[str, Any],
+    command: str,
+    records: Sequence[Row],
+    metrics: dict[str, Any],
+    seconds: float = 0.0,
+) -> str:
+    """Save a run whose items are already scored (grid cells, stand-alone scores) as one complete run."""
+    from .api import versions
+
+    key = {"task": task, "model": identity.get("fingerprint", model), "data": data_fingerprint, "template": template}
+    run_key = hashlib.sha256(json.dumps({**key, "config": config}, sort_keys=True, default=str).encode()).hexdigest()
+    run_id = db.create_run(
+        run_key=run_key,
+        task=task,
+        model=model,
+        model_identity=identity,
+        data_source=source,
+        data_fingerprint=data_fingerprint,
+        prompt_template=template,
+        config=config,
+        versions=versions(),
+        command=command,
+        n_items=len(records),
+    )
+    db.add_samples(run_id, records)
+    db.add_time(run_id, seconds)
+    db.finish_run(run_id, metrics)
+    return run_id
+
+
+def call_text(name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    """``workbench.name(args, k=v)`` for the run record (DataFrames and long lists shown by their size)."""
+
+    def show(v: Any) -> str:
+        if hasattr(v, "shape"):
+            return f"<DataFrame {v.shape[0]}x{v.shape[1]}>"
+        if isinstance(v, (list, tuple)) and len(repr(v)) > 200:
+            return f"<{len(v)} items>"
+        return repr(v)
+
+    parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items() if v is not None]
+    return f"workbench.{name}({', '.join(parts)})"
+
+
+# ---- stand-alone scoring ------------------------------------------------------------------------------
+@dataclass
+class ScoreResult:
+    """Per-row scores (``samples``), metrics per group, and saved run ids when ``save=True``."""
+
+    samples: Any
+    metrics: dict[str, dict[str, Any]]
+    run_ids: dict[str, str] = field(default_factory=dict)
+    name: str = "score"
+
+    def summary(self):
+        """One row per group and metric: value, standard error, 95% interval, items."""
+        import pandas as pd
+
+        from .tables import metrics_table
+
+        parts = [
+            metrics_table({"task": self.name, "model": g, "metrics": m, "run_id": self.run_ids.get(g, "")})
+            for g, m in self.metrics.items()
+        ]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def figure(self):
+        """Bars per metric and group with 95% intervals."""
+        from .charts import metric_bars
+
+        return metric_bars(self.summary(), title=f"{self.name}: {len(self.samples)} rows")
+
+
+def score(
+    data: RowsLike,
+    metrics: Sequence[str] | str = ("bleu", "chrf", "rougeL"),
+    *,
+    prediction: str = "prediction",
+    reference: str = "reference",
+    by: str | None = None,
+    key: str | None = None,
+    lang: str | None = None,
+    limit: int | None = None,
+    save: bool = False,
+    name: str = "score",
+    store: str | Path | None = None,
+    command: str | None = None,
+) -> ScoreResult:
+    """Score existing predictions against references, without a model.
+
+    ``by`` scores each group separately (e.g. one per system); ``key`` names an item id column so saved
+    runs of different groups line up item by item for :func:`workbench.compare`. ``lang`` picks BLEU's
+    tokenizer (e.g. 'ko'; default: from the references' script). ``save=True`` stores each group as a
+    complete run (task ``name``).
+    """
+    import pandas as pd
+
+    from .data import fingerprint
+
+    names = catalog.check_metrics(metrics, allow_model=False)
+    if not names:
+        raise WorkbenchError(f"No metrics given. Available metrics: {', '.join(catalog.METRICS)}.")
+    rows, source = as_rows(data, limit=limit)
+    require_columns(rows, [prediction], "Prediction")
+    require_references(rows, reference)
+    require_columns(rows, [c for c in (by, key) if c], "Grouping" if by else "Key")
+    ids = {k: i for i, k in enumerate(dict.fromkeys(str(r[key]) for r in rows))} if key else {}
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(str(row[by]) if by else prediction, []).append(row)
+    scored, per_group, run_ids = [], {}, {}
+    db = Store(store) if save else None
+    for group, members in groups.items():
+        records = []
+        for i, row in enumerate(members):
+            pred, ref = text_of(row[prediction]), text_of(row[reference])
+            doc_id = ids[str(row[key])] if key else i
+            records.append(
+                {"doc_id": doc_id, "prediction": pred, "reference": ref, **catalog.item_scores(names, pred, ref, lang)}
+            )
+        per_group[group] = catalog.aggregate(names, records, lang=lang)
+        scored += [{**row, **{n: r[n] for n in r if n in names}} for row, r in zip(members, records)]
+        if db is not None:
+            refs = [{"doc_id": r["doc_id"], "reference": r["reference"]} for r in records]
+            run_ids[group] = save_run(
+                db,
+                task=name,
+                model=group,
+                identity={"name": group, "kind": "outputs", "column": prediction},
+                source=source,
+                data_fingerprint=fingerprint(refs),
+                template="",
+                config={"metrics": names, "prediction": prediction, "reference": reference, "by": by, "lang": lang},
+                command=command or call_text("score", [source], {"metrics": names, "by": by}),
+                records=records,
+                metrics=per_group[group],
+            )
+    return ScoreResult(pd.DataFrame(scored), per_group, run_ids, name)
+
+
+# ---- perplexity of any text ---------------------------------------------------------------------------
+@dataclass
+class PerplexityResult:
+    """Corpus perplexities (``metrics``), one row per text (``samples``) and the saved run."""
+
+    run_id: str
+    model: str
+    metrics: dict[str, Any]
+    samples: Any
+    store_path: Path
+
+    def summary(self):
+        """Token/word/byte perplexity and bits per byte over all texts, with the totals behind them."""
+        import pandas as pd
+
+        totals = self.metrics.get("totals", {})
+        rows = [
+            {"metric": m, "value": self.metrics[m]}
+            for m in ("token_perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte")
+            if m in self.metrics
+        ]
+        table = pd.DataFrame(rows)
+        table["texts"], table["tokens"] = self.metrics["n"], totals.get("tokens")
+        table["words"], table["bytes"], table["model"] = totals.get("words"), totals.get("bytes"), self.model
+        table["run_id"] = self.run_id
+        return table
+
+
+def perplexity(
+    texts: RowsLike,
+    model: str = DEFAULT_MODEL,
+    *,
+    column: str = "text",
+    limit: int | None = None,
+    store: str | Path | None = None,
+    command: str | None = None,
+) -> PerplexityResult:
+    """Perplexity of each text and of all of them together under ``model``: token, word and byte perplexity
+    and bits per byte, from rolling log-likelihoods in the harness's windows. Saved as a run (task
+    ``perplexity``), so two models can be compared text by text with :func:`workbench.compare`."""
+    from . import models, runner
+    from .api import versions
+    from .data import DataSpec, fingerprint
+    from .tasks.wikitext import PerplexityTask
+
+    rows, source = as_rows(texts, limit=limit, text_column=column)
+    require_columns(rows, [column], "Text")
+    for i, row in enumerate(rows, start=1):
+        if is_blank(row[column]):
+            raise WorkbenchError(f"Row {i} has no text in column {column!r}; perplexity needs at least one token.")
+    rows = [{column: str(r[column])} for r in rows]
+    identity = models.describe(model)
+    lm = models.load(model)
+    encode = getattr(lm, "encode", None)
+    task = PerplexityTask(
+        name="perplexity",
+        summary="perplexity of user text",
+        data=DataSpec("", None, lambda root, split: [], dict, (column,)),
+        column=column,
+        template=f"{{{column}}}",
+        count_tokens=(lambda t: len(encode(t))) if callable(encode) else None,
+    )
+    db = Store(store)
+    started = time.time()
+    run_id = db.create_run(
+        run_key=hashlib.sha256(json.dumps([identity["fingerprint"], fingerprint(rows)]).encode()).hexdigest(),
+        task="perplexity",
+        model=model,
+        model_identity=identity,
+        data_source=source,
+        data_fingerprint=fingerprint(rows),
+        prompt_template=task.template,
+        config={"column": column, "limit": limit, "max_length": getattr(lm, "max_length", None)},
+        versions=versions(),
+        command=command or call_text("perplexity", [source], {"model": model, "column": column, "limit": limit}),
+        n_items=len(rows),
+    )
+    try:
+        items = task.build_items(rows, [], 0)
+        runner.score_items(lm, task, items, db, run_id, batch_size=1, description=f"perplexity | {model}")
+        metrics = task.aggregate(db.sample_records(run_id))
+        db.add_time(run_id, time.time() - started)
+        db.finish_run(run_id, metrics)
+    except BaseException as exc:
+        db.fail_run(run_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", repr(exc))
+        raise
+    return PerplexityResult(run_id, model, metrics, db.samples(run_id), db.path)
