@@ -136,8 +136,8 @@ def items(
 
     Columns of the result: item_key, item_id, model, source, prompt, reference, output. A DataFrame needs
     an id (item_id, doc_id or id), a prompt (prompt, input or question) and an output (output, generation,
-    response, completion, prediction or raw); reference (or target) and model are optional. ``columns`` maps other names,
-    e.g. ``{"output": "answer_text"}``. ``model`` names the model when the table has no model column;
+    response, completion, prediction or raw); reference (or target) and model are optional. ``columns`` maps
+    other names, e.g. ``{"output": "answer_text"}``. ``model`` names the model when the table has no model column;
     ``name`` labels the source (a run's id by default).
     """
     columns = dict(columns or {})
