@@ -422,8 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     rep = compare(wb, hs, info["config"].get("target_delimiter", " "))
     if changed := changed_imported_files(hashes):
         rep.notes.append(
-            f"workbench files this run imported changed while it ran ({', '.join(changed)}); "
-            "if any is on the scoring path, rerun"
+            f"workbench files this run imported changed on disk while it ran ({', '.join(changed)}); the code "
+            "fingerprint is from the start (what ran, unless a file changed before its first import)"
         )
     wv = versions()
     meta = {

@@ -55,7 +55,7 @@ def test_generative_prompt_lists_labelled_options_after_the_question_and_instruc
         "Question: Which gas do plants take in?\nA. Oxygen\nB. Carbon dioxide\nC. Helium\nAnswer:"
     )
     [request] = item.requests
-    assert request.prompt == item.prompt and request.temperature == 0.0 and request.stop == ("\n\n",)
+    assert request.prompt == item.prompt and request.temperature == 0.0 and request.max_new_tokens == 32
     record = task.score(item, [GenerateResponse(" B. Carbon dioxide")])
     assert record["extracted"] == "B" and record["pred"] == 1 and record["exact_match"] == 1.0
     assert record["raw"] == " B. Carbon dioxide" and record["extraction_failed"] == 0.0

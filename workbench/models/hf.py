@@ -19,6 +19,20 @@ from .base import (
     rolling_windows,
 )
 
+TOKENIZER_INFINITY = 1000000000000000019884624838656  # transformers' "no limit" model_max_length
+
+
+def max_length(config: Any, tokenizer: Any, default: int = 2048) -> int:
+    """The context window, looked up in the harness's order (text config, n_positions,
+    max_position_embeddings, n_ctx, then the tokenizer's limit), so truncation and rolling windows match."""
+    cfg = getattr(config, "text_config", None) or config
+    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(cfg, attr, None)
+        if value is not None:
+            return int(value)
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if limit is not None and limit != TOKENIZER_INFINITY else default
+
 
 def encode(tokenizer: Any, text: str) -> list[int]:
     """Tokens of ``text`` as the harness encodes them (the tokenizer's own special-token rule, no second BOS)."""
@@ -49,10 +63,7 @@ class HFModel:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self._identity = dict(identity)
-        cfg = model.config
-        self.max_length = int(
-            getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None) or 2048
-        )
+        self.max_length = max_length(model.config, tokenizer)
         bos = tokenizer.bos_token_id
         self.prefix_token_id = bos if bos is not None else tokenizer.eos_token_id
         # transformers 5.x renamed forward(past_key_values=...) to forward(cache=...)

@@ -1,10 +1,11 @@
 """Generative scoring of multiple-choice tasks, the way Horangi / llm-kr-eval score them.
 
 Zero-shot, the model reads an instruction, the question and the labelled options (A., B., ...) and writes an
-answer. The answer is normalised (NFKC, first paragraph, stripped of spaces and quotes) and its label extracted:
-the whole answer when it is a label, a label followed by punctuation or a space ("B.", "(B)", "B) text"), or the
-label on a final "Answer: X" / "정답: X" line (Horangi's current rule). Exact match against the gold label; an
-answer with no label is wrong and recorded as an extraction failure. Each record keeps the raw text.
+answer. The answer is normalised (NFKC, its first paragraph, stripped of spaces and quotes) and its label
+extracted: the whole answer when it is a label, a label followed by punctuation ("B.", "(B)", "B) text"), or the
+label on the answer's last line written "Answer: X" / "정답: X" (Horangi's current rule). Exact match against the
+gold label; an answer with no label is wrong and recorded as an extraction failure. Each record keeps the raw
+text.
 """
 
 from __future__ import annotations
@@ -41,18 +42,12 @@ def normalize_answer(text: str) -> str:
 
 
 def extract_label(text: str, labels: Sequence[str]) -> str | None:
-    """The option label the answer names, or None when it names none of ``labels``."""
-    normalized = unicodedata.normalize("NFKC", text).strip()
-    for line in reversed(normalized.splitlines()):
-        match = FINAL_LINE.match(line.strip().strip(QUOTES))
-        if match and match.group(1) in labels:
-            return match.group(1)
-        if line.strip():
-            break  # only the last non-empty line counts
+    """The option label the answer (its first paragraph, normalised) names, or None when it names none."""
     answer = normalize_answer(text)
     if answer in labels:
         return answer
-    match = LEADING_LABEL.match(answer)
+    last_line = answer.splitlines()[-1].strip().strip(QUOTES) if answer else ""
+    match = LEADING_LABEL.match(answer) or FINAL_LINE.match(last_line)
     return match.group(1) if match and match.group(1) in labels else None
 
 
@@ -123,8 +118,7 @@ class GenerativeChoiceTask:
             order = self.shown_order(doc_id, len(options))
             text = self.prompt(doc, [options[i] for i in order])
             message = [{"role": "user", "content": text}] if self.chat else text
-            stop = () if self.chat else ("\n\n",)
-            items.append(Item(doc_id, doc, text, [GenerateRequest(message, self.max_new_tokens, 0.0, stop)]))
+            items.append(Item(doc_id, doc, text, [GenerateRequest(message, self.max_new_tokens, 0.0)]))
         return items
 
     def score(self, item: Item, responses: Sequence[GenerateResponse]) -> Row:
