@@ -15,7 +15,6 @@ from ..models.base import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRe
 
 Row = dict[str, Any]
 FEWSHOT_SEED = 1234  # the harness's default fewshot seed
-CORPUS_METRICS = ("f1",)  # computed over all (gold, pred) pairs at once rather than averaged per item
 
 
 @dataclass
