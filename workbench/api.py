@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
-import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -13,7 +10,7 @@ from typing import Any
 
 from .errors import WorkbenchError
 from .models import DEFAULT_MODEL
-from .store import Store
+from .store import Store, run_key
 
 PACKAGES = ("workbench", "torch", "transformers", "datasets", "numpy", "pandas", "tokenizers")
 
@@ -165,35 +162,29 @@ def evaluate(
         "shots": shots,
         **({"max_new_tokens": max_new_tokens} if max_new_tokens is not None else {}),
     }
-    run_key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()
     db = Store(store)
-    run_id = db.resumable_run(run_key)
-    done: set[int] = set()
-    if run_id:
-        done = db.done_doc_ids(run_id)
-        db.mark_running(run_id)
+    run_id, resumed = db.open_run(
+        run_key(key_fields),
+        task=task,
+        model=model,
+        model_identity=identity,
+        data_source=rows.source,
+        data_fingerprint=data_fp,
+        prompt_template=spec.template,
+        config=config,
+        versions=versions(),
+        command=command
+        or _call_text(
+            task,
+            {"model": model, "limit": limit, "shots": shots, "data": data, "mode": mode, "chat": chat or None}
+            | {"max_new_tokens": max_new_tokens},
+        ),
+        n_items=len(items),
+    )
+    done = db.done_doc_ids(run_id) if resumed else set()
+    if resumed:
         print(f"Resuming run {run_id}: {len(done)} of {len(items)} items already scored.")
-    else:
-        run_id = db.create_run(
-            run_key=run_key,
-            task=task,
-            model=model,
-            model_identity=identity,
-            data_source=rows.source,
-            data_fingerprint=data_fp,
-            prompt_template=spec.template,
-            config=config,
-            versions=versions(),
-            command=command
-            or _call_text(
-                task,
-                {"model": model, "limit": limit, "shots": shots, "data": data, "mode": mode, "chat": chat or None}
-                | {"max_new_tokens": max_new_tokens},
-            ),
-            n_items=len(items),
-        )
-    started = time.time()
-    try:
+    with db.recording(run_id):
         pending = [i for i in items if i.doc_id not in done]
         if pending:
             lm = models.load(model)
@@ -205,13 +196,7 @@ def evaluate(
             score_items(lm, spec, pending, db, run_id, batch_size=batch_size, description=f"{task} | {model}")
         metrics = spec.aggregate(db.sample_records(run_id))
         metrics.update(run_usage(identity, db.sample_records(run_id)))  # tokens and cost, where recorded
-        db.add_time(run_id, time.time() - started)
-        db.finish_run(run_id, metrics)
-    except BaseException as exc:
-        db.add_time(run_id, time.time() - started)
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        db.fail_run(run_id, status, f"{type(exc).__name__}: {exc}")
-        raise
+    db.finish_run(run_id, metrics)
     record = db.run(run_id)
     return EvalResult(run_id, task, model, metrics, record["duration_s"], db.path, resumed_items=len(done))
 

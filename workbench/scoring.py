@@ -10,10 +10,7 @@ anything is written.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +19,7 @@ from typing import Any
 from .errors import WorkbenchError
 from .metrics import catalog
 from .models import DEFAULT_MODEL
-from .store import Store
+from .store import Store, run_key
 
 Row = dict[str, Any]
 RowsLike = Any  # DataFrame | list[dict] | list[str] | str | Path (file or task name)
@@ -126,9 +123,8 @@ def save_run(
     from .api import versions
 
     key = {"task": task, "model": identity.get("fingerprint", model), "data": data_fingerprint, "template": template}
-    run_key = hashlib.sha256(json.dumps({**key, "config": config}, sort_keys=True, default=str).encode()).hexdigest()
     run_id = db.create_run(
-        run_key=run_key,
+        run_key=run_key({**key, "config": config}),
         task=task,
         model=model,
         model_identity=identity,
@@ -319,9 +315,8 @@ def perplexity(
         count_tokens=(lambda t: len(encode(t))) if callable(encode) else None,
     )
     db = Store(store)
-    started = time.time()
     run_id = db.create_run(
-        run_key=hashlib.sha256(json.dumps([identity["fingerprint"], fingerprint(rows)]).encode()).hexdigest(),
+        run_key=run_key([identity["fingerprint"], fingerprint(rows)]),
         task="perplexity",
         model=model,
         model_identity=identity,
@@ -333,13 +328,9 @@ def perplexity(
         command=command or call_text("perplexity", [source], {"model": model, "column": column, "limit": limit}),
         n_items=len(rows),
     )
-    try:
+    with db.recording(run_id):
         items = task.build_items(rows, [], 0)
         runner.score_items(lm, task, items, db, run_id, batch_size=1, description=f"perplexity | {model}")
         metrics = task.aggregate(db.sample_records(run_id))
-        db.add_time(run_id, time.time() - started)
-        db.finish_run(run_id, metrics)
-    except BaseException as exc:
-        db.fail_run(run_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", repr(exc))
-        raise
+    db.finish_run(run_id, metrics)
     return PerplexityResult(run_id, model, metrics, db.samples(run_id), db.path)

@@ -7,10 +7,8 @@ the moment it returns, so an interrupted judging resumes where it stopped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..data.mt_bench import NEED_REFERENCE
 from ..errors import WorkbenchError
 from ..models.base import GenerateRequest, GenerateResponse, Model
-from ..store import Store
+from ..store import Store, run_key
 from . import parse, prompts
 
 if TYPE_CHECKING:
@@ -289,40 +287,28 @@ def judge(
     }
     data_fp = fingerprint([vars(c) for _, convs in judged for c in convs])
     key = {"judge": identity["fingerprint"], "data": data_fp, "prompts": used, **config}
-    run_key = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
-    judge_run = db.resumable_run(run_key)
-    done: set[tuple[int, int, int]] = set()
-    if judge_run:
-        done = db.judgment_keys(judge_run)
-        db.mark_running(judge_run)
+    judge_run, resumed = db.open_run(
+        run_key(key),
+        task=f"judge:{config['mode']}",
+        model=judge_name,
+        model_identity=identity,
+        data_source="runs:" + ",".join(run_ids),
+        data_fingerprint=data_fp,
+        prompt_template=json.dumps(used, ensure_ascii=False, indent=1),
+        config=config,
+        versions=api.versions(),
+        command=command or _call_text(run_ids, judge_name, mode, reference, turns, terse, limit, max_new_tokens),
+        n_items=len(calls),
+    )
+    done = db.judgment_keys(judge_run) if resumed else set()
+    if resumed:
         print(f"Resuming judge run {judge_run}: {len(done)} of {len(calls)} judgments already saved.")
-    else:
-        judge_run = db.create_run(
-            run_key=run_key,
-            task=f"judge:{config['mode']}",
-            model=judge_name,
-            model_identity=identity,
-            data_source="runs:" + ",".join(run_ids),
-            data_fingerprint=data_fp,
-            prompt_template=json.dumps(used, ensure_ascii=False, indent=1),
-            config=config,
-            versions=api.versions(),
-            command=command or _call_text(run_ids, judge_name, mode, reference, turns, terse, limit, max_new_tokens),
-            n_items=len(calls),
-        )
-    started = time.time()
-    try:
+    with db.recording(judge_run):
         pending = [c for c in calls if (c.doc_id, c.turn, c.swapped) not in done]
         if pending:
             _ask(load(), pending, mode_key, judge_run, db, max_new_tokens, batch_size, answer_each)
         result = JudgeResult.load(judge_run, db.path, judged=judged)
-        db.add_time(judge_run, time.time() - started)
-        db.finish_run(judge_run, result.compute_metrics())
-    except BaseException as exc:
-        db.add_time(judge_run, time.time() - started)
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        db.fail_run(judge_run, status, f"{type(exc).__name__}: {exc}")
-        raise
+    db.finish_run(judge_run, result.compute_metrics())
     return JudgeResult.load(judge_run, db.path, judged=judged, resumed=len(done))
 
 

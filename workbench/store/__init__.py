@@ -9,11 +9,11 @@ from .base import StoreBase
 from .generations import GenerationsStore
 from .judgments import JudgmentsStore
 from .ratings import RatingsStore
-from .runs import RunsStore
+from .runs import RunsStore, run_key
 
 
 class Store(RunsStore, RatingsStore, GenerationsStore, JudgmentsStore):
     """Everything saved in a project: runs and samples (and, as they are added, other parts)."""
 
 
-__all__ = ["Store", "StoreBase"]
+__all__ = ["Store", "StoreBase", "run_key"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .base import StoreBase
@@ -43,6 +45,11 @@ CREATE TABLE IF NOT EXISTS samples (
 """
 
 RUN_JSON_COLUMNS = ("model_identity", "config", "versions", "metrics")
+
+
+def run_key(fields: Any) -> str:
+    """The identity of a call: equal fields (task, weights, data, parameters) give an equal key."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class RunsStore(StoreBase):
@@ -98,6 +105,27 @@ class RunsStore(StoreBase):
                 (run_key,),
             ).fetchone()
         return row["run_id"] if row else None
+
+    def open_run(self, run_key: str, **fields: Any) -> tuple[str, bool]:
+        """(run_id, resumed): the unfinished run with this key, marked running again, or a new run."""
+        run_id = self.resumable_run(run_key)
+        if run_id:
+            self.mark_running(run_id)
+            return run_id, True
+        return self.create_run(run_key=run_key, **fields), False
+
+    @contextmanager
+    def recording(self, run_id: str) -> Iterator[None]:
+        """Adds the time spent to the run; on any error or interrupt marks it failed/interrupted, never complete."""
+        started = time.time()
+        try:
+            yield
+        except BaseException as exc:
+            self.add_time(run_id, time.time() - started)
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.fail_run(run_id, status, f"{type(exc).__name__}: {exc}")
+            raise
+        self.add_time(run_id, time.time() - started)
 
     def mark_running(self, run_id: str) -> None:
         with self._connect() as db:
