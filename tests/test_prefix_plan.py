@@ -54,3 +54,11 @@ def test_batches_respect_row_and_token_limits():
     packed = batches(rows, max_rows=64, max_tokens=20, prefix_len=0)
     assert all(len(b) == 1 or len(b) * len(b[0].tokens) <= 20 for b in packed)
     assert sum(len(b) for b in packed) == len(rows)
+
+
+def test_contexts_without_a_shared_prefix_form_one_family_so_they_batch_together():
+    pairs = [([q, q + 1, q + 2], [7]) for q in range(0, 300, 10)] + [([q, q + 1], [8, 9]) for q in range(0, 300, 10)]
+    families = plan(pairs)
+    assert len(families) == 1 and families[0].prefix == ()
+    assert len(families[0].rows) == 60
+    assert len(batches(families[0].rows, max_rows=16, max_tokens=10_000, prefix_len=0)) == 4

@@ -73,8 +73,9 @@ def plan(pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[Family]:
     for i, (ctx, _) in enumerate(pairs):
         by_context.setdefault(tuple(ctx), []).append(i)
     out = []
+    unshared = Family((), [])  # contexts with no cached prefix are batched together, whatever their origin
     for shared, contexts in group_families(list(by_context)):
-        rows = []
+        rows = unshared.rows if shared == 0 else []
         for ctx in contexts:
             row = Row(ctx)
             tail = ctx[shared:]
@@ -91,8 +92,9 @@ def plan(pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[Family]:
                 row.segments += [seg] * len(inputs)
                 row.reads.append((request, [last] + list(range(start, start + len(inputs))), cont))
             rows.append(row)
-        out.append(Family(tuple(contexts[0][:shared]), rows))
-    return out
+        if shared:
+            out.append(Family(tuple(contexts[0][:shared]), rows))
+    return out + [unshared] if unshared.rows else out
 
 
 def batches(rows: Sequence[Row], max_rows: int, max_tokens: int, prefix_len: int) -> list[list[Row]]:
