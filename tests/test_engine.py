@@ -34,18 +34,38 @@ def test_shared_prefix_scores_equal_whole_sequence_scores(model):
     assert whole[0][0] > whole[1][0]  # " 10" is the likelier answer to 5 + 5 after the examples
 
 
-def test_batched_generation_equals_transformers_generate(model):
-    prompts = ["Question: What is 12 plus 30?\nAnswer:", "The capital of France is", "Q: 2+2=?\nA:"]
+PROMPTS = [
+    "Question: What is 12 plus 30?\nAnswer:",
+    "The capital of France is",
+    "Q: 2+2=?\nA:",
+    FEWSHOT + "Question: What is 8 plus 8?\nAnswer:",
+    "Write a list of three colours:\n1.",
+]
+
+
+@pytest.mark.parametrize("batch_size", [5, 2, 1])
+def test_batched_generation_equals_transformers_generate(model, batch_size):
+    """With fewer slots than prompts, finished sequences hand their slot to the next prompt mid-batch."""
     stop = ("Question:", "\n\n")
-    ours = model.generate([GenerateRequest(p, max_new_tokens=24, stop=stop) for p in prompts], batch_size=3)
-    for prompt, response in zip(prompts, ours):
+    lengths = [24, 6, 24, 10, 30]
+    requests = [GenerateRequest(p, max_new_tokens=n, stop=stop) for p, n in zip(PROMPTS, lengths)]
+    ours = model.generate(requests, batch_size=batch_size)
+    for prompt, n, response in zip(PROMPTS, lengths, ours):
         ids = model.tokenizer(prompt, return_tensors="pt").input_ids
-        out = model.model.generate(ids, max_new_tokens=24, do_sample=False, pad_token_id=model.tokenizer.eos_token_id)
+        out = model.model.generate(ids, max_new_tokens=n, do_sample=False, pad_token_id=model.tokenizer.eos_token_id)
         text = model.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
         for s in stop:
             text = text.split(s)[0]
         assert response.text == text
-        assert response.prompt_tokens == ids.shape[1] and 0 < response.completion_tokens <= 24
+        assert response.prompt_tokens == ids.shape[1] and 0 < response.completion_tokens <= n
+
+
+def test_generation_memory_cap_limits_sequences_in_flight_not_the_text(model, monkeypatch):
+    requests = [GenerateRequest(p, max_new_tokens=12, stop=("\n\n",)) for p in PROMPTS]
+    free = model.generate(requests, batch_size=5)
+    monkeypatch.setattr(model, "kv_cache_bytes", 1)  # room for one sequence: decoded one after another
+    monkeypatch.setattr(model, "prefill_tokens", 1)
+    assert [r.text for r in model.generate(requests, batch_size=5)] == [r.text for r in free]
 
 
 def test_seeded_sampling_does_not_depend_on_the_batch(model):
