@@ -46,6 +46,14 @@ def test_gsm8k_generates_five_shot_and_keeps_text_and_both_extractions():
     assert Store().run(r.run_id)["config"]["shots"] == 5
 
 
+def test_cli_caps_generated_tokens(capsys):
+    assert cli.main(["eval", "gsm8k", "--limit", "1", "--max-new-tokens", "4"]) == 0
+    run = Store().runs().iloc[0]
+    assert Store().run(run["run_id"])["config"]["max_new_tokens"] == 4
+    raw = workbench.samples(run["run_id"]).iloc[0]["raw"]
+    assert 0 < len(raw.split()) <= 4  # each word takes at least one token
+
+
 def test_both_modes_on_the_same_items_side_by_side(capsys):
     both = workbench.compare_modes("kobest_copa", limit=3)
     assert both.loglikelihood.metrics["n"] == both.generate.metrics["n"] == 3
@@ -100,6 +108,7 @@ def test_magic_list_and_both_modes_display_tables_and_the_chart(capsys):
         (["eval", "mmlu:anatomyy", "--limit", "1"], "Did you mean 'mmlu:anatomy'"),
         (["eval", "gsm8k", "--mode", "generate"], "gsm8k has no answer choices"),
         (["eval", "truthfulqa_mc2", "--shots", "5"], "carries its own six example QA pairs"),
+        (["eval", "arc_easy", "--max-new-tokens", "4"], "does not generate text"),
     ],
 )
 def test_cli_refuses_bad_input_in_one_line(argv, message, capsys):

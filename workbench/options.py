@@ -39,6 +39,15 @@ EVAL_OPTIONS: list[Option] = [
         },
     ),
     (("--chat",), {"action": "store_true", "help": "Send generated prompts through the model's chat template."}),
+    (
+        ("--max-new-tokens",),
+        {
+            "type": int,
+            "default": None,
+            "dest": "max_new_tokens",
+            "help": "Cap on generated tokens for tasks that generate (gsm8k, mt_bench; default the task's own).",
+        },
+    ),
     (("--list",), {"action": "store_true", "help": "List the tasks (size, splits, metrics, source) and stop."}),
     (
         ("--batch-size",),
@@ -69,6 +78,7 @@ def eval_kwargs(args: Any) -> dict[str, Any]:
         "store": args.store,
         "mode": args.mode,
         "chat": args.chat,
+        "max_new_tokens": args.max_new_tokens,
     }
 
 
