@@ -315,11 +315,12 @@ def compare_modes(
     store: str | Path | None = None,
     command: str | None = None,
     chat: bool = False,
+    max_new_tokens: int | None = None,
 ) -> ModeComparison:
     """Score a multiple-choice task's items by log-likelihood and by generated answers, to compare the two.
 
     Both runs are saved. ``shots`` applies to the log-likelihood run; generative scoring is zero-shot. ``chat``
-    sends the generative prompts through the model's chat template.
+    sends the generative prompts through the model's chat template; ``max_new_tokens`` caps generated answers.
     """
     from .tasks import get_task
     from .tasks.generative import for_mode
@@ -327,5 +328,5 @@ def compare_modes(
     for_mode(get_task(task), "generate", chat)  # refuse a task without choices before running anything
     common = {"limit": limit, "batch_size": batch_size, "data": data, "store": store, "command": command}
     scored = evaluate(task, model, shots=shots, mode="loglikelihood", **common)
-    generated = evaluate(task, model, mode="generate", chat=chat, **common)
+    generated = evaluate(task, model, mode="generate", chat=chat, max_new_tokens=max_new_tokens, **common)
     return ModeComparison(scored, generated)
