@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.models import GenerateRequest, load
+from workbench.errors import WorkbenchError
+from workbench.models import GenerateRequest, LoglikelihoodRequest, load
 
 from .conftest import needs_model
 
@@ -25,6 +26,8 @@ def test_shared_prefix_scores_equal_whole_sequence_scores(model):
         ctx = FEWSHOT + f"Question: {q}\nAnswer:"
         requests += [(ctx, " 10"), (ctx, " 18"), (ctx, " blue, mostly")]
     requests.append(("", "Hello world"))  # empty context: conditioned on the prefix token
+    # a token boundary that does not fall at the context's end: " blu" + "e and green" is " blue and green"
+    requests.append(("The sky is blu", "e and green"))
     pairs = [model.encode_pair(c, x) for c, x in requests]
     whole = model._score_whole(pairs, 4, None)
     for batch_size in (1, 5, 32):
@@ -32,6 +35,12 @@ def test_shared_prefix_scores_equal_whole_sequence_scores(model):
         for (a, ga), (b, gb) in zip(whole, shared):
             assert abs(a - b) < 1e-3 and ga == gb
     assert whole[0][0] > whole[1][0]  # " 10" is the likelier answer to 5 + 5 after the examples
+    assert [model.tokenizer.decode(t) for t in pairs[-1][1]] == [" and", " green"]  # the harness's split
+
+
+def test_a_continuation_swallowed_by_the_context_is_refused_with_the_fix(model):
+    with pytest.raises(WorkbenchError, match="merges it into the context's last token.*word boundary"):
+        model.loglikelihood([LoglikelihoodRequest("The sky is", " blue"), LoglikelihoodRequest("The sky is blu", "e")])
 
 
 PROMPTS = [

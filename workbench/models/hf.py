@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import WorkbenchError
 from .base import (
     GenerateRequest,
     GenerateResponse,
@@ -85,6 +86,14 @@ class HFModel:
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
         pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
+        for r, (_, cont) in zip(requests, pairs):
+            if not cont:
+                raise WorkbenchError(
+                    f"Cannot score the continuation {r.continuation!r} after {r.context[-40:]!r}: the tokenizer merges "
+                    "it into the context's last token, which leaves no continuation tokens (lm-evaluation-harness "
+                    "refuses such requests too). End the context at a word boundary, or start the continuation "
+                    "with a space."
+                )
         scored = self.score_token_pairs(pairs, batch_size=batch_size, progress=progress)
         return [LoglikelihoodResponse(lp, greedy, len(cont)) for (lp, greedy), (_, cont) in zip(scored, pairs)]
 
@@ -94,7 +103,9 @@ class HFModel:
         """Sum of continuation log-probs and greedy flag for each (context tokens, continuation tokens).
 
         Shared prefixes are computed once (see prefix.py); requests longer than the model's window are
-        scored whole with the harness's left truncation.
+        scored whole with the harness's left truncation. The pairs are the harness's own split, so a context
+        whose last token merges with the continuation (" blu" + "e and") is scored exactly as the harness
+        scores it. Every continuation needs at least one token (``loglikelihood`` says so by name).
         """
         results: dict[int, tuple[float, bool]] = {}
         fits = [i for i, (ctx, cont) in enumerate(pairs) if ctx and len(ctx) + len(cont) <= self.max_length + 1]
