@@ -12,7 +12,7 @@ predicted choice differs (or generations whose text differs), the largest log-li
 and how close the workbench comes to the machine: distinct prefix-tree tokens x FLOPs per token
 against a plain matrix-multiply FLOP rate measured in the same run.
 
-The harness runs from a side environment (``--harness-python``, default /work/lmeval-venv/bin/python)
+The harness runs from a side environment (``--lmeval-python``, as for the parity scripts; see README.md)
 with lm-eval==0.4.13 and the same torch and transformers versions.
 """
 
@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from parity_arc import DEFAULT_LMEVAL_PYTHON
 
 SUITE = [  # (label, tasks, shots, items per task, kind)
     ("ARC-Easy 0-shot", ["arc_easy"], 0, 500, "loglikelihood"),
@@ -209,7 +211,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="items per task")
     parser.add_argument("--kind", choices=["loglikelihood", "generate"], default="loglikelihood")
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--harness-python", default="/work/lmeval-venv/bin/python")
+    parser.add_argument(
+        "--lmeval-python",
+        default=os.environ.get("LMEVAL_PYTHON", DEFAULT_LMEVAL_PYTHON),
+        help=f"side venv python with lm-eval 0.4.13 (default $LMEVAL_PYTHON or {DEFAULT_LMEVAL_PYTHON})",
+    )
     parser.add_argument("--out", help="write the table as JSON lines here too")
     args = parser.parse_args()
 
@@ -226,7 +232,7 @@ def main() -> None:
     rows = []
     for label, tasks, shots, limit, kind in configs:
         row = compare(
-            label, tasks, shots, limit, kind, args.repeats, args.harness_python, model_dir, tokenizer, params, flop_rate
+            label, tasks, shots, limit, kind, args.repeats, args.lmeval_python, model_dir, tokenizer, params, flop_rate
         )
         rows.append(row)
         print(json.dumps(row), flush=True)
