@@ -252,6 +252,8 @@ def test_interrupted_mt_bench_run_resumes_and_reports_cost(project, monkeypatch)
     summary = result.summary()
     assert set(summary["metric"]) == {"answered", "truncated"}
     assert (summary["cost_usd"] == usage["cost_usd"]).all() and (summary["prompt_tokens"] == 66).all()
+    listed = workbench.runs().iloc[0]  # %llm_runs and `workbench runs` show it too
+    assert listed["tokens"] == 66 + 18 and listed["cost_usd"] == pytest.approx(usage["cost_usd"])
 
 
 # ---- the real server --------------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
         "acc",
         "acc_norm",
         "seconds",
+        "tokens",
+        "cost_usd",
         "command",
     ]
     if runs.empty:
@@ -63,10 +65,19 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
             "acc": runs["metrics"].map(lambda m: m.get("acc") if isinstance(m, dict) else None),
             "acc_norm": runs["metrics"].map(lambda m: m.get("acc_norm") if isinstance(m, dict) else None),
             "seconds": runs["duration_s"].round(1),
+            "tokens": runs["metrics"].map(lambda m: _usage(m, "prompt_tokens", "completion_tokens")),
+            "cost_usd": runs["metrics"].map(lambda m: _usage(m, "cost_usd")),
             "command": runs["command"],
         }
     )
     return table[columns].reset_index(drop=True)
+
+
+def _usage(metrics: Any, *keys: str) -> Any:
+    """Sum of ``keys`` of a run's recorded usage (API tokens, cost); None where nothing was recorded or priced."""
+    usage = metrics.get("usage") if isinstance(metrics, dict) else None
+    values = [usage.get(k) for k in keys] if usage else [None]
+    return None if any(v is None for v in values) else sum(values)
 
 
 def judge_score_table(scores: pd.DataFrame) -> pd.DataFrame:
