@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from workbench.models.prefix import MIN_SHARED_PREFIX, batches, group_families, plan
 
 
@@ -62,3 +64,8 @@ def test_contexts_without_a_shared_prefix_form_one_family_so_they_batch_together
     assert len(families) == 1 and families[0].prefix == ()
     assert len(families[0].rows) == 60
     assert len(batches(families[0].rows, max_rows=16, max_tokens=10_000, prefix_len=0)) == 4
+
+
+def test_a_request_without_continuation_tokens_is_refused_not_misread():
+    with pytest.raises(ValueError, match="request 1 has no continuation tokens"):
+        plan([([1, 2], [3]), ([1, 2], []), ([1, 2], [4])])

@@ -373,16 +373,18 @@ class HFModel:
             for b, p in enumerate(chunk):
                 ids[b, width - len(p) :] = torch.tensor(p)
                 real[b, width - len(p) :] = True
-            positions = (real.long().cumsum(-1) - 1).clamp(min=0)
-            q = torch.arange(width)
-            mask = (q[None, :] <= q[:, None])[None] & real[:, None, :]
-            mask |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself, never to nothing
+            mask = positions = None  # one prompt, no padding: plain causal attention skips the masked half
+            if n > 1:
+                positions = (real.long().cumsum(-1) - 1).clamp(min=0)
+                q = torch.arange(width)
+                mask = (q[None, :] <= q[:, None])[None] & real[:, None, :]
+                mask |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself, never to nothing
+                mask = self._mask(mask[:, None])
             cache = DynamicCache()
-            single = n == 1  # no padding: plain causal attention, which skips the masked half
             logits = self.model(
                 input_ids=ids,
-                attention_mask=None if single else self._mask(mask[:, None]),
-                position_ids=None if single else positions,
+                attention_mask=mask,
+                position_ids=positions,
                 **{self.cache_arg: cache},
                 use_cache=True,
                 logits_to_keep=1,

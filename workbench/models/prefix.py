@@ -70,7 +70,9 @@ def group_families(contexts: Sequence[tuple[int, ...]]) -> list[tuple[int, list[
 def plan(pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[Family]:
     """Families of rows covering every request; each request reads its continuation's log-probs once."""
     by_context: dict[tuple[int, ...], list[int]] = {}
-    for i, (ctx, _) in enumerate(pairs):
+    for i, (ctx, cont) in enumerate(pairs):
+        if not cont:  # its read would have no target and shift every later read of the batch
+            raise ValueError(f"request {i} has no continuation tokens")
         by_context.setdefault(tuple(ctx), []).append(i)
     out = []
     unshared = Family((), [])  # contexts with no cached prefix are batched together, whatever their origin
