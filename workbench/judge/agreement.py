@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import WorkbenchError
-from .results import JudgeResult
+
+if TYPE_CHECKING:  # results imports this module for JudgeResult.agreement: only the annotations need the class
+    from .results import JudgeResult
 
 VOTE = {"a": "A", "b": "B", "tie": "tie", "inconsistent": "tie"}
 JUDGE_SCALE = [str(v) for v in range(1, 11)]

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..run.records import Sample
 from ..store import Store
-from .core import Conversation, conversations
+from ..views import html
 from .parse import combine
+
+if TYPE_CHECKING:
+    from .core import Conversation
+
+# what each judged run asked and answered, item by item: judge.core's Conversations when the judge has just
+# run, the runs' records read by Sample when a judge run is reopened (both have doc_id, question_id, category,
+# questions and answers)
+Judged = list[tuple[dict[str, Any], Sequence["Conversation | Sample"]]]
 
 
 @dataclass
@@ -21,7 +30,7 @@ class JudgeResult:
     run_id: str
     store_path: Path
     record: dict[str, Any] = field(repr=False)
-    judged: list[tuple[dict[str, Any], list[Conversation]]] = field(repr=False)
+    judged: Judged = field(repr=False)
     resumed: int = 0
 
     @classmethod
@@ -30,7 +39,7 @@ class JudgeResult:
         run_id: str,
         store: str | Path | None = None,
         *,
-        judged: list[tuple[dict[str, Any], list[Conversation]]] | None = None,
+        judged: Judged | None = None,
         resumed: int = 0,
     ) -> JudgeResult:
         """A saved judge run by id (``%llm_runs`` lists them with task judge:single / judge:pairwise)."""
@@ -41,8 +50,7 @@ class JudgeResult:
 
             raise WorkbenchError(f"Run {run_id} is a {record['task']} run, not a judge run.")
         if judged is None:
-            config = record["config"]
-            judged = [(db.run(r), conversations(db.sample_records(r), r, config["language"])) for r in config["runs"]]
+            judged = [(db.run(r), [Sample.of(s) for s in db.sample_records(r)]) for r in record["config"]["runs"]]
         return cls(run_id, db.path, record, judged, resumed)
 
     # ---- what was judged -----------------------------------------------------------------------
@@ -153,8 +161,6 @@ class JudgeResult:
 
     def view(self, limit: int | None = 20, *, unparsed_only: bool = False):
         """The judged answers with the judge's rationale beside each, as escaped HTML."""
-        from IPython.display import HTML
-
         frame = self.judgments
         if unparsed_only:
             frame = frame[~frame["parsed"]]
@@ -163,19 +169,15 @@ class JudgeResult:
         answers = ["answer"] if self.mode == "single" else ["answer_a", "answer_b"]
         verdict = "score" if self.mode == "single" else "verdict"
         headers = ["item", "category", "turn", "question", *answers, verdict, "judge's rationale"]
-        body = []
+        body = []  # one row of cells per judgment
         for r in frame.to_dict("records"):
             shown = r[verdict] if r["parsed"] else "unreadable"
             if self.mode != "single" and r["parsed"]:
                 shown = f"{shown} (asked {'B first' if r['swapped'] else 'A first'})"
             cells = [r["question_id"], r["category"], r["turn"], r["question"], *(r[a] for a in answers), shown]
-            cells.append(r["rationale"])
-            body.append("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in cells) + "</tr>")
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+            body.append([*cells, r["rationale"]])
         title = html.escape(f"{self.mode} judgments by {self.judge} of {', '.join(self.models)}")
-        return HTML(
-            f"<div><b>{title}</b><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-        )
+        return html.HTML(f"<div><b>{title}</b>{html.table(headers, body)}</div>")
 
     def with_human(self, other: JudgeResult | None = None, **options: Any) -> pd.DataFrame:
         """The judge's verdicts beside human A/B votes on the same items (see ``judge.agreement.with_human``)."""
@@ -208,11 +210,6 @@ class JudgeResult:
 
 def _none(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and value != value) else value
-
-
-def _cell(value: Any) -> str:
-    text = "" if _none(value) is None else str(value)
-    return f'<pre style="white-space: pre-wrap; margin: 0">{html.escape(text)}</pre>'
 
 
 def category_table(*results: JudgeResult) -> pd.DataFrame:
