@@ -18,11 +18,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # benchmarks (api.py); "tasks" is taken by the workbench.tasks subpackage, hence list_tasks
     **{n: ("api", n) for n in ("EvalResult", "evaluate", "runs", "samples", "compare_modes", "ModeComparison")},
     "list_tasks": ("api", "tasks"),
-    # human evaluation: rating and blind A/B panels, rankings, agreement
-    **{
-        n: ("human", n)
-        for n in ("rate", "arena", "ratings", "votes", "rankings", "ranking_figure", "agreement", "merge", "Rubric")
-    },
+    # human evaluation: rating and blind A/B panels (the widget shell), rankings, agreement
+    **{n: ("widgets", n) for n in ("rate", "arena")},
+    **{n: ("human", n) for n in ("ratings", "votes", "rankings", "ranking_figure", "agreement", "merge", "Rubric")},
     # text metrics, prompt grids, run comparison
     **{n: ("grids", n) for n in ("grid", "GridResult")},
     **{n: ("comparison", n) for n in ("compare", "Comparison")},

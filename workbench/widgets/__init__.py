@@ -1,6 +1,12 @@
-"""Notebook panels (ipywidgets; keyboard shortcuts through anywidget). Each is a thin view over a session."""
+"""Notebook panels (ipywidgets; keyboard shortcuts through anywidget). Each is a thin view over a session.
 
-from .arena import ArenaPanel
-from .rating import RatingPanel
+``rate`` and ``arena`` (``workbench.rate`` / ``workbench.arena``) build a session from ``workbench.human``
+and return the panel that draws it; nothing in ``workbench.human`` knows the panels exist. ``grid_browser``
+shows a ``GridResult``'s outputs cell by cell.
+"""
 
-__all__ = ["ArenaPanel", "RatingPanel"]
+from .arena_panel import ArenaPanel, arena
+from .grid_browser import grid_browser
+from .rating_panel import RatingPanel, rate
+
+__all__ = ["ArenaPanel", "RatingPanel", "arena", "grid_browser", "rate"]

@@ -1,18 +1,19 @@
 """What the rating and A/B panels share: annotator box, navigation, keys, status line, escaped text blocks.
 
 Panels hold no logic: each button or key calls one method of a session from ``workbench.human`` and the
-panel redraws from the session's state. Every text that came from a model or a data file is escaped.
+panel redraws from the session's state. Every text that came from a model, a data file or a person is
+escaped by ``workbench.views.html.escape``.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
 
 from ..errors import WorkbenchError
+from ..views.html import escape
 from .keys import HAVE_ANYWIDGET, Shortcuts
 
 NAV_KEYS = {"n": "next", "ArrowRight": "next", "p": "previous", "ArrowLeft": "previous", "s": "skip"}
@@ -25,9 +26,9 @@ BOX = (
 
 def text_block(title: str, text: str | None, *, note: str = "") -> str:
     """HTML for a titled box of untrusted text: everything escaped, line breaks kept."""
-    body = html.escape(text) if text is not None else "<i>(none)</i>"
-    extra = f' <span style="font-weight:normal;color:#666">{html.escape(note)}</span>' if note else ""
-    return f'<div style="margin:4px 0"><b>{html.escape(title)}</b>{extra}<div style="{BOX}">{body}</div></div>'
+    body = escape(text) if text is not None else "<i>(none)</i>"
+    extra = f' <span style="font-weight:normal;color:#666">{escape(note)}</span>' if note else ""
+    return f'<div style="margin:4px 0"><b>{escape(title)}</b>{extra}<div style="{BOX}">{body}</div></div>'
 
 
 class Panel:
@@ -70,7 +71,7 @@ class Panel:
 
     def layout(self, rows: list[W.Widget]) -> W.VBox:
         box = W.VBox(
-            [W.HTML(f"<b>{html.escape(self.title)}</b>"), self.header, *rows, self.status, self.key_row],
+            [W.HTML(f"<b>{escape(self.title)}</b>"), self.header, *rows, self.status, self.key_row],
             layout=W.Layout(border="1px solid var(--jp-border-color1,#ccc)", padding="8px"),
         )
         box.add_class("wb-panel")
@@ -94,8 +95,8 @@ class Panel:
             self.refresh()
 
     def refresh(self) -> None:
-        self.progress.value = html.escape(self.session.progress())
-        self.status.value = f"<span>{html.escape(self.session.status)}</span>"
+        self.progress.value = escape(self.session.progress())
+        self.status.value = f"<span>{escape(self.session.status)}</span>"
         self.render_item()
 
     def render_item(self) -> None:

@@ -1,13 +1,37 @@
-"""The rating panel: one item at a time, a button (and a key) per rubric value."""
+"""The rating panel: one item at a time, a button (and a key) per rubric value; ``rate`` opens one."""
 
 from __future__ import annotations
 
-import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import ipywidgets as W
 
-from ..human import RatingSession
+from ..human import RatingSession, Rubric
+from ..views.html import escape
 from .panel import Panel, text_block
+
+
+def rate(
+    source: Any,
+    rubric: str | Sequence[str] | Rubric = "1-5",
+    *,
+    annotator: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    model: str | None = None,
+    store: str | Path | None = None,
+    advance: bool = True,
+) -> RatingPanel:
+    """A rating panel over a run (id or ``EvalResult``) or a DataFrame of items; see ``workbench.human.items``.
+
+    Every click is saved at once; reopening resumes at the first item not yet rated. ``panel.session``
+    records ratings from code with the same calls the buttons make (``choose``, ``skip``, ``note``, ...).
+    """
+    session = RatingSession.open(
+        source, rubric, annotator=annotator, columns=columns, model=model, store=store, advance=advance
+    )
+    return RatingPanel(session)
 
 
 class RatingPanel(Panel):
@@ -66,7 +90,7 @@ class RatingPanel(Panel):
         head = f"item {item['item_id']} · model {item['model']} · from {item['source']}"
         mine = f"your rating: {state.value}" if state.value is not None else "not rated yet"
         self.item.value = (
-            f"<div style='color:#666'>{html.escape(head)} · <b>{html.escape(mine)}</b></div>"
+            f"<div style='color:#666'>{escape(head)} · <b>{escape(mine)}</b></div>"
             + text_block("Prompt", item["prompt"])
             + (text_block("Reference", item["reference"]) if item["reference"] is not None else "")
             + text_block("Output", item["output"])

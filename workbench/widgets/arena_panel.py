@@ -1,12 +1,15 @@
-"""The blind A/B panel: two outputs for the same prompt, names hidden until the vote."""
+"""The blind A/B panel: two outputs for the same prompt, names hidden until the vote; ``arena`` opens one."""
 
 from __future__ import annotations
 
-import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import ipywidgets as W
 
 from ..human import ArenaSession
+from ..views.html import escape
 from .panel import BOX, Panel, text_block
 
 VOTE_BUTTONS = {
@@ -15,6 +18,37 @@ VOTE_BUTTONS = {
     "t": ("tie", "tie [t]"),
     "x": ("both_bad", "both bad [x]"),
 }
+
+
+def arena(
+    *sources: Any,
+    outputs: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+    name: str | None = None,
+    annotator: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    seed: int = 0,
+    store: str | Path | None = None,
+    advance: bool = True,
+) -> ArenaPanel:
+    """A blind A/B panel over two or more runs (ids or ``EvalResult``s) or DataFrames of items.
+
+    One DataFrame with a model column holding several names compares those models; ``outputs`` names
+    several output columns of one DataFrame to compare instead. ``names`` renames the sources (one per
+    source); ``name`` is the session's name in the store (default: the models, sorted).
+    """
+    session = ArenaSession.open(
+        *sources,
+        outputs=outputs,
+        names=names,
+        name=name,
+        annotator=annotator,
+        columns=columns,
+        seed=seed,
+        store=store,
+        advance=advance,
+    )
+    return ArenaPanel(session)
 
 
 class ArenaPanel(Panel):
@@ -52,7 +86,7 @@ class ArenaPanel(Panel):
         ref = text_block("Reference", left["reference"]) if left["reference"] is not None else ""
         voted = f"you voted {state.vote}" if state.vote else "names are hidden until you vote"
         self.item.value = (
-            f"<div style='color:#666'>item {html.escape(str(left['item_id']))} · {html.escape(voted)}</div>"
+            f"<div style='color:#666'>item {escape(str(left['item_id']))} · {escape(voted)}</div>"
             f"{top}{ref}<div style='display:flex;gap:12px'>{column('A', left)}{column('B', right)}</div>"
         )
         for vote, button in self.choices.items():
@@ -60,6 +94,4 @@ class ArenaPanel(Panel):
             button.disabled = s.annotator is None
         for button in self.nav.values():
             button.disabled = s.annotator is None
-        self.reveal.value = (
-            f"<div style='{BOX};max-height:none'>{html.escape(s.last_reveal)}</div>" if s.last_reveal else ""
-        )
+        self.reveal.value = f"<div style='{BOX};max-height:none'>{escape(s.last_reveal)}</div>" if s.last_reveal else ""

@@ -1,0 +1,148 @@
+"""Where judged items come from: a saved run (its samples), an ``EvalResult``, or a DataFrame.
+
+An *item* is an id, a prompt, an optional reference, a model's output and the model's name. A run's records
+are read by ``run.records.Sample`` (so a multiple-choice record gives the chosen option's text, a gsm8k or
+generate-mode record its raw answer); a table's columns are found with the same aliases (``records.FIELDS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import WorkbenchError
+from ..run.records import FIELDS, Sample, column_for, first, text
+from ..store import Store
+
+ITEM_COLUMNS = ["item_key", "item_id", "model", "source", "prompt", "reference", "output"]
+TABLE_FIELDS = ("item_id", "prompt", "reference", "output", "model")  # what a table's columns can give
+REQUIRED = ("item_id", "prompt", "output")
+
+
+def item_key(item_id: Any, model: Any, prompt: Any, output: Any) -> str:
+    """Stable id of one judged output: the same text from the same model for the same prompt."""
+    payload = json.dumps([str(item_id), str(model), str(prompt), str(output)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def with_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its item_key column (re)computed from item_id, model, prompt and output."""
+    out = frame.copy()
+    out["item_key"] = [item_key(*r) for r in out[["item_id", "model", "prompt", "output"]].itertuples(False)]
+    return out
+
+
+def item_rows(frame: pd.DataFrame) -> list[dict[str, str | None]]:
+    """Rows as dicts of text, missing values (NaN) as None."""
+    return [{k: text(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def items(
+    source: Any,
+    *,
+    columns: Mapping[str, str] | None = None,
+    model: str | None = None,
+    name: str | None = None,
+    store: str | Path | None = None,
+) -> pd.DataFrame:
+    """The items to judge from a run id, an ``EvalResult`` or a DataFrame, one row per output.
+
+    Columns of the result: item_key, item_id, model, source, prompt, reference, output. A DataFrame needs
+    an id (item_id, doc_id or id), a prompt (prompt, input or question) and an output (output, generation,
+    response, completion, prediction or raw); reference (or target) and model are optional. ``columns`` maps
+    other names, e.g. ``{"output": "answer_text"}``. ``model`` names the model when the table has no model column;
+    ``name`` labels the source (a run's id by default).
+    """
+    columns = dict(columns or {})
+    if isinstance(source, pd.DataFrame):
+        out = _from_table(source, columns, model, name or "table")
+    else:
+        run_id = getattr(source, "run_id", source)
+        db = Store(getattr(source, "store_path", None) or store)
+        if not isinstance(run_id, str):
+            raise WorkbenchError(f"Cannot judge {type(source).__name__}: give a run id, an EvalResult or a DataFrame.")
+        run = db.run(run_id)
+        records = db.sample_records(run_id)
+        if not records:
+            raise WorkbenchError(f"Run {run_id} has no scored items yet; finish it with the same evaluate() call.")
+        label, default_model = name or run_id, model or run["model"]
+        if columns:  # the caller names the fields: read the records as a table
+            out = _from_table(pd.DataFrame(records), columns, default_model, label)
+        else:
+            out = _from_samples(records, default_model, label, run_id)
+    return with_keys(out)[ITEM_COLUMNS].reset_index(drop=True)
+
+
+def _from_samples(records: list[dict[str, Any]], model: str, label: str, run_id: str) -> pd.DataFrame:
+    samples = [Sample.of(r) for r in records]
+    prompts = [s.prompt if s.prompt is not None else s.question for s in samples]
+    outputs = [s.output for s in samples]
+    missing = [f for f, values in (("prompt", prompts), ("output", outputs)) if all(v is None for v in values)]
+    if missing:
+        fields = sorted(set().union(*records))
+        raise WorkbenchError(
+            f"Run {run_id} has nothing to judge: its records have no {' and no '.join(missing)} "
+            f"(an output is one of {', '.join(FIELDS['output'])}, or choices with pred); their fields are {fields}. "
+            "Rate a generation or multiple-choice run."
+        )
+    return pd.DataFrame(
+        {
+            "item_id": [str(s.doc_id) for s in samples],
+            "model": [text(first(s.record, "model")) or model for s in samples],
+            "source": label,
+            "prompt": prompts,
+            "reference": [s.reference for s in samples],
+            "output": outputs,
+        }
+    )
+
+
+def _column(frame: pd.DataFrame, name: str, columns: Mapping[str, str]) -> str | None:
+    if name in columns:
+        if columns[name] not in frame.columns:
+            raise WorkbenchError(
+                f"Column {columns[name]!r} (given for {name}) is not in the table: {list(frame.columns)}"
+            )
+        return columns[name]
+    return column_for(frame.columns, name)
+
+
+def _chosen_options(frame: pd.DataFrame) -> pd.DataFrame:
+    """Multiple-choice rows: the output is the chosen option's text, the reference the gold option's."""
+    picked = [
+        Sample.of({"doc_id": 0, "choices": list(r["choices"]), "pred": r["pred"], "gold": r.get("gold")})
+        for r in frame.to_dict("records")
+    ]
+    out = frame.copy()
+    out["output"] = [s.output for s in picked]
+    if "gold" in frame.columns:
+        out["reference"] = [s.reference for s in picked]
+    return out
+
+
+def _from_table(frame: pd.DataFrame, columns: dict[str, str], model: str | None, label: str) -> pd.DataFrame:
+    if "output" not in columns and _column(frame, "output", columns) is None and {"choices", "pred"} <= set(frame):
+        frame = _chosen_options(frame)
+    found = {f: _column(frame, f, columns) for f in TABLE_FIELDS}
+    missing = [f for f in REQUIRED if found[f] is None]
+    if missing:
+        wanted = "; ".join(f"{f}: one of {', '.join(FIELDS[f])}" for f in missing)
+        raise WorkbenchError(
+            f"The table has no column for {', '.join(missing)} ({wanted}). Its columns are {list(frame.columns)}; "
+            'name yours with columns={"output": "my_column", ...}.'
+        )
+    return pd.DataFrame(
+        {
+            "item_id": frame[found["item_id"]].map(str),
+            "model": frame[found["model"]].map(str) if found["model"] else (model or "model"),
+            "source": label,
+            "prompt": frame[found["prompt"]].map(text),
+            "reference": frame[found["reference"]].map(text) if found["reference"] else None,
+            "output": frame[found["output"]].map(text),
+        }
+    )
