@@ -81,7 +81,7 @@ def items(
 def _from_samples(records: list[dict[str, Any]], model: str, label: str, run_id: str) -> pd.DataFrame:
     samples = [Sample.of(r) for r in records]
     prompts = [s.prompt if s.prompt is not None else s.question for s in samples]
-    outputs = [s.output for s in samples]
+    outputs = [s.output if s.output is not None else _blank_answer(s.record) for s in samples]
     missing = [f for f, values in (("prompt", prompts), ("output", outputs)) if all(v is None for v in values)]
     if missing:
         fields = sorted(set().union(*records))
@@ -100,6 +100,12 @@ def _from_samples(records: list[dict[str, Any]], model: str, label: str, run_id:
             "output": outputs,
         }
     )
+
+
+def _blank_answer(record: dict[str, Any]) -> str | None:
+    """An answer that is there but empty ('' when the model said nothing), which ``Sample`` reads as no answer."""
+    column = column_for(record, "output")
+    return text(record[column]) if column is not None else None
 
 
 def _column(frame: pd.DataFrame, name: str, columns: Mapping[str, str]) -> str | None:
