@@ -127,7 +127,7 @@ def test_grid_runs_caches_and_shows_its_cells(capsys):
     assert "n = %{customdata[0]}" in heat.hovertemplate and "95% CI" in heat.hovertemplate
     html = second.outputs_html("plain", "smollm2-135m")
     assert "Is &lt;b&gt;this&lt;/b&gt; bold?" in html and "<b>this</b>" not in html
-    browser = second.browser()
+    browser = workbench.grid_browser(second)
     browser.children[0].value = browser.children[0].options[1][1]
     assert "Reply with one word only." in browser.children[1].value
     with pytest.raises(WorkbenchError, match="No cell with prompt 'nope'"):

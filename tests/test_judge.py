@@ -16,7 +16,7 @@ from workbench.errors import WorkbenchError
 from workbench.judge import JudgeResult, category_table, parse_rating, parse_verdict, radar, render
 from workbench.judge.core import language_of
 from workbench.judge.parse import combine, winner
-from workbench.models.base import GenerateResponse
+from workbench.models.base import Capabilities, GenerateResponse
 from workbench.store import Store
 
 from .conftest import needs_model
@@ -26,6 +26,7 @@ class ScriptedJudge:
     """A Model whose reply is ``reply(user_message)``; fails with ``fail`` from call number ``fail_at`` on."""
 
     name = "scripted-judge"
+    capabilities = Capabilities(loglikelihood=False, rolling=False)
 
     def __init__(self, reply, fail_at: int | None = None):
         self.reply, self.fail_at, self.calls = reply, fail_at, []

@@ -19,7 +19,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("api", n) for n in ("EvalResult", "evaluate", "runs", "samples", "compare_modes", "ModeComparison")},
     "list_tasks": ("api", "tasks"),
     # human evaluation: rating and blind A/B panels (the widget shell), rankings, agreement
-    **{n: ("widgets", n) for n in ("rate", "arena")},
+    **{n: ("widgets", n) for n in ("rate", "arena", "grid_browser")},
     **{n: ("human", n) for n in ("ratings", "votes", "rankings", "ranking_figure", "agreement", "merge", "Rubric")},
     # text metrics, prompt grids, run comparison
     **{n: ("grids", n) for n in ("grid", "GridResult")},
@@ -29,7 +29,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "judge": ("judge.core", "judge"),
     "JudgeResult": ("judge.results", "JudgeResult"),
     "set_price": ("models.pricing", "set_price"),
-    "LocalServer": ("models.openai", "LocalServer"),
+    "LocalServer": ("models.serve", "LocalServer"),
 }
 __all__ = sorted(_EXPORTS) + ["load_ipython_extension"]
 

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import WorkbenchError
+from .errors import WorkbenchError, check_count
 from .models import DEFAULT_MODEL
-from .store import Store, run_key
+from .run.provenance import call_text
+from .store import Store
 
-PACKAGES = ("workbench", "torch", "transformers", "datasets", "numpy", "pandas", "tokenizers")
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        dist = "llm-eval-workbench" if name == "workbench" else name
-        try:
-            out[name] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+if TYPE_CHECKING:
+    from .tasks import Task
 
 
 @dataclass
@@ -60,40 +49,13 @@ class EvalResult:
         return metric_bars(self.summary())
 
 
-def _check_count(name: str, value: int | None, minimum: int) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise WorkbenchError(
-            f"{name} must be a whole number of at least {minimum} (got {value!r})."
-            + (" Leave --limit out to evaluate every item." if name == "--limit" else "")
-        )
-
-
-def _call_text(task: str, kwargs: dict[str, Any]) -> str:
-    args = ", ".join([repr(task)] + [f"{k}={v!r}" for k, v in kwargs.items() if v is not None])
-    return f"workbench.evaluate({args})"
-
-
-def _resolve_shots(spec: Any, shots: int | None) -> int:
+def _resolve_shots(spec: Task, shots: int | None) -> int:
     """The task's own number of examples when ``shots`` is None; refused where the task fixes them."""
-    default = getattr(spec, "default_shots", 0)
     if shots is None:
-        return default
-    fixed = getattr(spec, "fixed_shots", "")
-    if fixed and shots != default:
-        raise WorkbenchError(f"{fixed}: --shots {shots} cannot change that. Leave --shots out.")
+        return spec.default_shots
+    if spec.fixed_shots and shots != spec.default_shots:
+        raise WorkbenchError(f"{spec.fixed_shots}: --shots {shots} cannot change that. Leave --shots out.")
     return shots
-
-
-def _with_max_new_tokens(spec: Any, max_new_tokens: int) -> Any:
-    """The task with another cap on generated tokens, or a message when it generates nothing."""
-    import dataclasses
-
-    _check_count("max_new_tokens", max_new_tokens, 1)
-    if not dataclasses.is_dataclass(spec) or "max_new_tokens" not in {f.name for f in dataclasses.fields(spec)}:
-        raise WorkbenchError(f"{spec.name} does not generate text, so max_new_tokens does not apply; leave it out.")
-    return dataclasses.replace(spec, max_new_tokens=max_new_tokens)
 
 
 def evaluate(
@@ -118,28 +80,29 @@ def evaluate(
     generated answers of generation tasks (default: the task's own limit).
     Repeating a call that was interrupted resumes it: items already scored are not scored again.
     """
-    from . import models, runner
+    from . import models
     from .data import fingerprint, load_rows
-    from .models.openai import check_request_kinds
+    from .engine.runner import check_kinds, score_items
     from .models.pricing import run_usage
+    from .run import lifecycle
     from .tasks import get_task
     from .tasks.generative import for_mode
 
-    _check_count("--limit", limit, 1)
-    _check_count("--shots", shots, 0)
-    _check_count("--batch-size", batch_size, 1)
+    check_count("--limit", limit, 1)
+    check_count("--shots", shots, 0)
+    check_count("--batch-size", batch_size, 1)
+    check_count("max_new_tokens", max_new_tokens, 1)
     spec = for_mode(get_task(task), mode, chat)
     shots = _resolve_shots(spec, shots)
     if max_new_tokens is not None:
-        spec = _with_max_new_tokens(spec, max_new_tokens)
+        spec = spec.with_max_new_tokens(max_new_tokens)
     rows = load_rows(spec.data, spec.eval_split, data)
-    select = getattr(spec, "select_docs", None)
-    docs = select(rows.rows, limit) if select else (rows.rows[:limit] if limit else rows.rows)
+    docs = spec.select_docs(rows.rows, limit)
     if not docs:
         raise WorkbenchError(f"{rows.source} has no rows for {task}; check the file or the mirror.")
     pool = load_rows(spec.data, spec.fewshot_split).rows if shots else []
     items = spec.build_items(docs, pool, shots)
-    check_request_kinds(model, items)  # API models answer generation requests only
+    check_kinds(model, items)  # API models answer generation requests only
     identity = models.describe(model)
 
     config = {
@@ -162,43 +125,34 @@ def evaluate(
         "shots": shots,
         **({"max_new_tokens": max_new_tokens} if max_new_tokens is not None else {}),
     }
+    call = {"model": model, "limit": limit, "shots": shots, "data": data, "mode": mode, "chat": chat or None}
     db = Store(store)
-    run_id, resumed = db.open_run(
-        run_key(key_fields),
-        task=task,
-        model=model,
-        model_identity=identity,
-        data_source=rows.source,
-        data_fingerprint=data_fp,
-        prompt_template=spec.template,
-        config=config,
-        versions=versions(),
-        command=command
-        or _call_text(
-            task,
-            {"model": model, "limit": limit, "shots": shots, "data": data, "mode": mode, "chat": chat or None}
-            | {"max_new_tokens": max_new_tokens},
+    run = lifecycle.start(
+        db,
+        lifecycle.RunSpec(
+            task=task,
+            model=model,
+            identity=identity,
+            source=rows.source,
+            data_fingerprint=data_fp,
+            template=spec.template,
+            config=config,
+            key=key_fields,
+            command=command or call_text("evaluate", [task], call | {"max_new_tokens": max_new_tokens}),
+            n_items=len(items),
         ),
-        n_items=len(items),
     )
-    done = db.done_doc_ids(run_id) if resumed else set()
-    if resumed:
-        print(f"Resuming run {run_id}: {len(done)} of {len(items)} items already scored.")
-    with db.recording(run_id):
-        pending = [i for i in items if i.doc_id not in done]
+    with run.recording():
+        pending = run.pending(items)
         if pending:
             lm = models.load(model)
-            score_items = runner.score_items
-            if getattr(spec, "multi_turn", False):  # each turn's request holds the answers before it
-                from .judge.answers import score_items
-            elif hasattr(lm, "iter_generate"):  # API models: each item saved the moment its answers arrive
-                from .judge.answers import score_streaming as score_items
-            score_items(lm, spec, pending, db, run_id, batch_size=batch_size, description=f"{task} | {model}")
-        metrics = spec.aggregate(db.sample_records(run_id))
-        metrics.update(run_usage(identity, db.sample_records(run_id)))  # tokens and cost, where recorded
-    db.finish_run(run_id, metrics)
-    record = db.run(run_id)
-    return EvalResult(run_id, task, model, metrics, record["duration_s"], db.path, resumed_items=len(done))
+            score_items(lm, spec, pending, run.save, batch_size=batch_size, description=f"{task} | {model}")
+        records = run.records()
+        metrics = spec.aggregate(records)
+        metrics.update(run_usage(identity, records))  # tokens and cost, where recorded
+    run.finish(metrics)
+    record = db.run(run.run_id)
+    return EvalResult(run.run_id, task, model, metrics, record["duration_s"], db.path, resumed_items=len(run.done))
 
 
 def judge(run: Any, other: Any = None, **options: Any):
@@ -224,11 +178,10 @@ def samples(run_id: str, store: str | Path | None = None):
     return Store(store).samples(run_id)
 
 
-def _task_size(task: Any) -> int | None:
+def _task_size(task: Task) -> int | None:
     """Items in the task's eval split: known for most tasks, else counted in the mirror when there is one."""
-    size = getattr(task, "size", None)
-    if size is not None:
-        return size
+    if task.size is not None:
+        return task.size
     import warnings
 
     from .data import load_rows
@@ -253,18 +206,18 @@ def tasks():
 
     rows = []
     for t in REGISTRY.values():
-        shots = getattr(t, "default_shots", 0)
+        shots = t.default_shots
         rows.append(
             {
                 "task": t.name,
                 "size": _task_size(t),
                 "eval split": t.eval_split,
                 "few-shot split": t.fewshot_split,
-                "shots": f"{shots} (fixed)" if getattr(t, "fixed_shots", "") else shots,
+                "shots": f"{shots} (fixed)" if t.fixed_shots else shots,
                 "metrics": ", ".join(t.metrics),
                 "modes": "loglikelihood, generate" if has_choices(t) else "",
                 "hub dataset": f"{t.data.hub_path}/{t.data.hub_name or ''}",
-                "mirror": getattr(t, "mirror", ""),
+                "mirror": t.mirror,
                 "about": t.summary,
             }
         )

@@ -14,3 +14,14 @@ def suggest(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """' Did you mean a, b?' for the nearest candidates, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def check_count(name: str, value: object, minimum: int) -> None:
+    """A whole number of at least ``minimum`` (None: not given), or a message naming the option."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise WorkbenchError(
+            f"{name} must be a whole number of at least {minimum} (got {value!r})."
+            + (" Leave --limit out to evaluate every item." if name == "--limit" else "")
+        )

@@ -19,7 +19,8 @@ from typing import Any
 from .errors import WorkbenchError
 from .metrics import catalog
 from .models import DEFAULT_MODEL
-from .store import Store, run_key
+from .run.provenance import call_text
+from .store import Store
 
 Row = dict[str, Any]
 RowsLike = Any  # DataFrame | list[dict] | list[str] | str | Path (file or task name)
@@ -103,59 +104,6 @@ def text_of(value: Any) -> str:
     return "" if is_blank(value) else str(value)
 
 
-# ---- runs out -----------------------------------------------------------------------------------------
-def save_run(
-    db: Store,
-    *,
-    task: str,
-    model: str,
-    identity: dict[str, Any],
-    source: str,
-    data_fingerprint: str,
-    template: str,
-    config: dict[str, Any],
-    command: str,
-    records: Sequence[Row],
-    metrics: dict[str, Any],
-    seconds: float = 0.0,
-) -> str:
-    """Save a run whose items are already scored (grid cells, stand-alone scores) as one complete run."""
-    from .api import versions
-
-    key = {"task": task, "model": identity.get("fingerprint", model), "data": data_fingerprint, "template": template}
-    run_id = db.create_run(
-        run_key=run_key({**key, "config": config}),
-        task=task,
-        model=model,
-        model_identity=identity,
-        data_source=source,
-        data_fingerprint=data_fingerprint,
-        prompt_template=template,
-        config=config,
-        versions=versions(),
-        command=command,
-        n_items=len(records),
-    )
-    db.add_samples(run_id, records)
-    db.add_time(run_id, seconds)
-    db.finish_run(run_id, metrics)
-    return run_id
-
-
-def call_text(name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
-    """``workbench.name(args, k=v)`` for the run record (DataFrames and long lists shown by their size)."""
-
-    def show(v: Any) -> str:
-        if hasattr(v, "shape"):
-            return f"<DataFrame {v.shape[0]}x{v.shape[1]}>"
-        if isinstance(v, (list, tuple)) and len(repr(v)) > 200:
-            return f"<{len(v)} items>"
-        return repr(v)
-
-    parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items() if v is not None]
-    return f"workbench.{name}({', '.join(parts)})"
-
-
 # ---- stand-alone scoring ------------------------------------------------------------------------------
 @dataclass
 class ScoreResult:
@@ -210,6 +158,7 @@ def score(
     import pandas as pd
 
     from .data import fingerprint
+    from .run import lifecycle
 
     names = catalog.check_metrics(metrics, allow_model=False)
     if not names:
@@ -236,19 +185,21 @@ def score(
         scored += [{**row, **{n: r[n] for n in r if n in names}} for row, r in zip(members, records)]
         if db is not None:
             refs = [{"doc_id": r["doc_id"], "reference": r["reference"]} for r in records]
-            run_ids[group] = save_run(
-                db,
+            config = {"metrics": names, "prediction": prediction, "reference": reference, "by": by, "lang": lang}
+            identity = {"name": group, "kind": "outputs", "column": prediction}
+            spec = lifecycle.RunSpec(
                 task=name,
                 model=group,
-                identity={"name": group, "kind": "outputs", "column": prediction},
+                identity=identity,
                 source=source,
                 data_fingerprint=fingerprint(refs),
                 template="",
-                config={"metrics": names, "prediction": prediction, "reference": reference, "by": by, "lang": lang},
+                config=config,
+                key={"task": name, "model": group, "data": fingerprint(refs), "template": "", "config": config},
                 command=command or call_text("score", [source], {"metrics": names, "by": by}),
-                records=records,
-                metrics=per_group[group],
+                n_items=len(records),
             )
+            run_ids[group] = lifecycle.save_complete(db, spec, records, per_group[group])
     return ScoreResult(pd.DataFrame(scored), per_group, run_ids, name)
 
 
@@ -292,9 +243,10 @@ def perplexity(
     """Perplexity of each text and of all of them together under ``model``: token, word and byte perplexity
     and bits per byte, from rolling log-likelihoods in the harness's windows. Saved as a run (task
     ``perplexity``), so two models can be compared text by text with :func:`workbench.compare`."""
-    from . import models, runner
-    from .api import versions
+    from . import models
     from .data import DataSpec, fingerprint
+    from .engine.runner import check_kinds, score_items
+    from .run import lifecycle
     from .tasks.wikitext import PerplexityTask
 
     rows, source = as_rows(texts, limit=limit, text_column=column)
@@ -304,33 +256,39 @@ def perplexity(
             raise WorkbenchError(f"Row {i} has no text in column {column!r}; perplexity needs at least one token.")
     rows = [{column: str(r[column])} for r in rows]
     identity = models.describe(model)
-    lm = models.load(model)
-    encode = getattr(lm, "encode", None)
     task = PerplexityTask(
         name="perplexity",
         summary="perplexity of user text",
         data=DataSpec("", None, lambda root, split: [], dict, (column,)),
         column=column,
         template=f"{{{column}}}",
-        count_tokens=(lambda t: len(encode(t))) if callable(encode) else None,
     )
+    items = task.build_items(rows, [], 0)
+    check_kinds(model, items)  # API models cannot score every token of a text
+    lm = models.load(model)  # loaded before the run exists: a model that fails to load leaves no run behind
+    task.count_tokens = lambda text: len(lm.encode(text))
     db = Store(store)
-    run_id = db.create_run(
-        run_key=run_key([identity["fingerprint"], fingerprint(rows)]),
-        task="perplexity",
-        model=model,
-        model_identity=identity,
-        data_source=source,
-        data_fingerprint=fingerprint(rows),
-        prompt_template=task.template,
-        config={"column": column, "limit": limit, "max_length": getattr(lm, "max_length", None)},
-        versions=versions(),
-        command=command or call_text("perplexity", [source], {"model": model, "column": column, "limit": limit}),
-        n_items=len(rows),
+    run = lifecycle.start(
+        db,
+        lifecycle.RunSpec(
+            task="perplexity",
+            model=model,
+            identity=identity,
+            source=source,
+            data_fingerprint=fingerprint(rows),
+            template=task.template,
+            config={"column": column, "limit": limit, "max_length": lm.max_length},
+            key=[identity["fingerprint"], fingerprint(rows)],
+            command=command or call_text("perplexity", [source], {"model": model, "column": column, "limit": limit}),
+            n_items=len(rows),
+        ),
+        noun="texts",
     )
-    with db.recording(run_id):
-        items = task.build_items(rows, [], 0)
-        runner.score_items(lm, task, items, db, run_id, batch_size=1, description=f"perplexity | {model}")
-        metrics = task.aggregate(db.sample_records(run_id))
-    db.finish_run(run_id, metrics)
+    with run.recording():
+        pending = run.pending(items)
+        if pending:
+            score_items(lm, task, pending, run.save, batch_size=1, description=f"perplexity | {model}")
+        metrics = task.aggregate(run.records())
+    run.finish(metrics)
+    run_id = run.run_id
     return PerplexityResult(run_id, model, metrics, db.samples(run_id), db.path)

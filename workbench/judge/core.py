@@ -15,18 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data.mt_bench import NEED_REFERENCE
-from ..errors import WorkbenchError
+from ..errors import WorkbenchError, check_count
 from ..models.base import GenerateRequest, GenerateResponse, Model
-from ..store import Store, run_key
+from ..run.records import FIELDS, Sample
+from ..store import Store
 from . import parse, prompts
 
 if TYPE_CHECKING:
     from .results import JudgeResult
 
 MODES = {"single": "single", "pairwise": "pair", "pair": "pair"}
-QUESTION_COLUMNS = ("question", "prompt", "input")
-ANSWER_COLUMNS = ("output", "generation", "response", "completion", "prediction")
-REFERENCE_COLUMNS = ("reference", "target")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LETTER = re.compile(r"[^\W\d_]")
 
@@ -61,41 +59,27 @@ def language_of(text: str) -> str:
     return "ko" if letters and len(HANGUL.findall(text)) / len(letters) > 0.3 else "en"
 
 
-def _first(record: dict[str, Any], names: Sequence[str]) -> Any:
-    return next((record[n] for n in names if record.get(n) not in (None, "")), None)
-
-
-def _question_text(value: Any) -> str:
-    if isinstance(value, list):  # chat messages: the last user message is the question
-        users = [m.get("content", "") for m in value if isinstance(m, dict) and m.get("role") == "user"]
-        return users[-1] if users else json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def conversations(records: Sequence[dict[str, Any]], run_id: str, language: str = "auto") -> list[Conversation]:
-    """The judged conversations of a run's records (MT-Bench records, or any question/answer records)."""
+    """The judged conversations of a run's records, read through ``run.records.Sample`` (MT-Bench records
+    keep every turn; any other record with a question and an answer gives one turn)."""
     out = []
     for r in records:
-        if "turns" in r and "answers" in r:
-            questions, answers = tuple(r["turns"][: len(r["answers"])]), tuple(r["answers"])
-            references = tuple(r.get("references") or ())
-        else:
-            question, answer = _first(r, QUESTION_COLUMNS), _first(r, ANSWER_COLUMNS)
-            if question is None or answer is None:
-                raise WorkbenchError(
-                    f"Run {run_id} has no question/answer to judge in item {r.get('doc_id')} (it needs one of "
-                    f"{', '.join(QUESTION_COLUMNS)} and one of {', '.join(ANSWER_COLUMNS)}; its fields are "
-                    f"{', '.join(sorted(r))}). Judge a generation run, e.g. evaluate('mt_bench', ...)."
-                )
-            questions, answers = (_question_text(question),), (str(answer),)
-            ref = _first(r, REFERENCE_COLUMNS)
-            references = (str(ref),) if isinstance(ref, str) else ()
-        lang = language if language != "auto" else r.get("language") or language_of(" ".join(questions))
+        sample = Sample.of(r)
+        if not sample.questions or not sample.answers:
+            raise WorkbenchError(
+                f"Run {run_id} has no question/answer to judge in item {r.get('doc_id')} (it needs one of "
+                f"{', '.join(FIELDS['question'])} and one of {', '.join(FIELDS['output'])}; its fields are "
+                f"{', '.join(sorted(r))}). Judge a generation run, e.g. evaluate('mt_bench', ...)."
+            )
+        lang = language if language != "auto" else sample.language or language_of(" ".join(sample.questions))
         if lang not in prompts.WORDINGS:
             raise WorkbenchError(f"language must be 'auto', 'en' or 'ko' (got {lang!r}).")
-        category = str(r.get("category") or "general")
-        qid = r.get("question_id", r["doc_id"])
-        out.append(Conversation(int(r["doc_id"]), qid, category, lang, questions, answers, references))
+        out.append(
+            Conversation(
+                sample.doc_id, sample.question_id, sample.category, lang, sample.questions, sample.answers,
+                sample.references,
+            )
+        )  # fmt: skip
     return out
 
 
@@ -228,9 +212,8 @@ def judge(
     ``terse=True`` ends each prompt with a short verdict cue, which small local judges need to answer in the
     format at all (their rationales are then minimal). Repeating an interrupted call resumes it.
     """
-    from .. import api
     from ..data import fingerprint
-    from .answers import answer_each
+    from ..run import lifecycle
     from .results import JudgeResult
 
     if judge is None:
@@ -248,7 +231,7 @@ def judge(
     if reference not in ("auto", True, False):
         raise WorkbenchError(f"reference must be 'auto', True or False (got {reference!r}).")
     for name, value in (("limit", limit), ("max_new_tokens", max_new_tokens), ("batch_size", batch_size)):
-        api._check_count(name, value, 1)
+        check_count(name, value, 1)
     if turns is not None and not all(isinstance(t, int) and t >= 1 for t in turns):
         raise WorkbenchError(f"turns lists turn numbers from 1, e.g. turns=[1] (got {turns!r}).")
 
@@ -287,29 +270,26 @@ def judge(
     }
     data_fp = fingerprint([vars(c) for _, convs in judged for c in convs])
     key = {"judge": identity["fingerprint"], "data": data_fp, "prompts": used, **config}
-    judge_run, resumed = db.open_run(
-        run_key(key),
+    run_spec = lifecycle.RunSpec(
         task=f"judge:{config['mode']}",
         model=judge_name,
-        model_identity=identity,
-        data_source="runs:" + ",".join(run_ids),
+        identity=identity,
+        source="runs:" + ",".join(run_ids),
         data_fingerprint=data_fp,
-        prompt_template=json.dumps(used, ensure_ascii=False, indent=1),
+        template=json.dumps(used, ensure_ascii=False, indent=1),
         config=config,
-        versions=api.versions(),
+        key=key,
         command=command or _call_text(run_ids, judge_name, mode, reference, turns, terse, limit, max_new_tokens),
         n_items=len(calls),
     )
-    done = db.judgment_keys(judge_run) if resumed else set()
-    if resumed:
-        print(f"Resuming judge run {judge_run}: {len(done)} of {len(calls)} judgments already saved.")
-    with db.recording(judge_run):
-        pending = [c for c in calls if (c.doc_id, c.turn, c.swapped) not in done]
+    judge_run = lifecycle.start(db, run_spec, done=db.judgment_keys, noun="judgments", verb="saved")
+    with judge_run.recording():
+        pending = [c for c in calls if (c.doc_id, c.turn, c.swapped) not in judge_run.done]
         if pending:
-            _ask(load(), pending, mode_key, judge_run, db, max_new_tokens, batch_size, answer_each)
-        result = JudgeResult.load(judge_run, db.path, judged=judged)
-    db.finish_run(judge_run, result.compute_metrics())
-    return JudgeResult.load(judge_run, db.path, judged=judged, resumed=len(done))
+            _ask(load(), pending, mode_key, judge_run.run_id, db, max_new_tokens, batch_size)
+        result = JudgeResult.load(judge_run.run_id, db.path, judged=judged)
+    judge_run.finish(result.compute_metrics())
+    return JudgeResult.load(judge_run.run_id, db.path, judged=judged, resumed=len(judge_run.done))
 
 
 def _ask(
@@ -320,9 +300,10 @@ def _ask(
     db: Store,
     max_new_tokens: int,
     batch_size: int,
-    answer_each: Any,
 ) -> None:
     from tqdm.auto import tqdm
+
+    from ..engine.answering import answer_each
 
     requests = [GenerateRequest(c.messages, max_new_tokens=max_new_tokens, temperature=0.0) for c in calls]
     with tqdm(total=len(calls), desc=f"judging | {model.name}", unit="call") as bar:

@@ -9,7 +9,7 @@ Backends know nothing of tasks, the store or widgets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -54,11 +54,34 @@ class GenerateResponse:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared by the backend (the runner chooses its strategy from this, never by
+    probing attributes)."""
+
+    loglikelihood: bool = True  # scores continuations (needs prompt log-probabilities)
+    rolling: bool = True  # scores every token of a text (perplexity)
+    generate: bool = True
+    streaming: bool = False  # iter_generate: answers arrive one by one, in the order they finish
+    concurrency: int = 1  # requests in flight at once (API models)
+
+    def refuses(self, request_kinds: set[type]) -> list[str]:
+        """The request kinds of ``request_kinds`` this backend cannot answer, by name."""
+        able = {LoglikelihoodRequest: self.loglikelihood, RollingRequest: self.rolling, GenerateRequest: self.generate}
+        return sorted(k.__name__ for k in request_kinds if not able.get(k, False))
+
+
+LOCAL = Capabilities()
+API = Capabilities(loglikelihood=False, rolling=False, streaming=True)
+
+
 @runtime_checkable
 class Model(Protocol):
-    """What every backend offers. ``identity`` says exactly which weights answered."""
+    """What every backend offers. ``identity`` says exactly which weights answered; ``capabilities`` what
+    it can answer and how."""
 
     name: str
+    capabilities: Capabilities
 
     def identity(self) -> dict[str, Any]: ...
 
@@ -71,6 +94,14 @@ class Model(Protocol):
     def generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
     ) -> list[GenerateResponse]: ...
+
+
+class StreamingModel(Model, Protocol):
+    """A backend whose ``capabilities.streaming`` is set: answers arrive as they finish."""
+
+    def iter_generate(
+        self, requests: Sequence[GenerateRequest], *, progress: Progress | None = None
+    ) -> Iterator[tuple[int, GenerateResponse]]: ...
 
 
 def rolling_windows(tokens: Sequence[int], prefix_token: int, max_len: int) -> list[tuple[list[int], list[int]]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import WorkbenchError
 from .base import (
+    LOCAL,
     GenerateRequest,
     GenerateResponse,
     LoglikelihoodRequest,
@@ -58,6 +59,8 @@ def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation
 
 class HFModel:
     """A loaded transformers causal LM plus its tokenizer."""
+
+    capabilities = LOCAL
 
     def __init__(self, name: str, model: Any, tokenizer: Any, identity: dict[str, Any]):
         self.name = name

@@ -13,20 +13,27 @@ answers generation requests and refuses log-likelihood ones with an explanation.
 
 from __future__ import annotations
 
-import atexit
-import itertools
 import logging
 import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, TypeVar
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
+from ..engine.concurrency import as_finished
 from ..errors import WorkbenchError
-from .base import GenerateRequest, GenerateResponse, LoglikelihoodRequest, LoglikelihoodResponse, Progress
+from .base import (
+    API,
+    Capabilities,
+    GenerateRequest,
+    GenerateResponse,
+    LoglikelihoodRequest,
+    LoglikelihoodResponse,
+    Progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +46,6 @@ TIMEOUT_ENV = "WORKBENCH_API_TIMEOUT"
 RETRIES_ENV = "WORKBENCH_API_RETRIES"
 SPEC = re.compile(r"^openai:(?P<model>[^@\s]+?)(?:@(?P<url>https?://\S+))?$")
 RETRY_STATUS = {408, 409, 429}  # and every 5xx
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def is_api_spec(spec: str) -> bool:
@@ -88,15 +93,6 @@ def refusal(spec: str, what: str = "log-likelihood scoring") -> WorkbenchError:
         "endpoints do not return. Score this task by generation instead: `--mode generate` "
         "(mode='generate' in Python), or use a local model (an alias, .gguf file, directory or hub id)."
     )
-
-
-def check_request_kinds(spec: str, items: Sequence[Any]) -> None:
-    """Refuse, before any run is created, a task whose items need log-likelihoods from an API model."""
-    if not is_api_spec(spec):
-        return
-    kinds = {type(r).__name__ for item in items for r in getattr(item, "requests", ())}
-    if kinds - {"GenerateRequest"}:
-        raise refusal(spec.strip())
 
 
 def _env_number(name: str, default: float, minimum: float) -> float:
@@ -158,6 +154,10 @@ class OpenAIModel:
     def __repr__(self) -> str:
         state = "set" if os.environ.get(self.key_env) else "not set"
         return f"OpenAIModel({self.model!r} at {self.base_url}, key from ${self.key_env} ({state}))"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return replace(API, concurrency=self.concurrency)
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -319,155 +319,8 @@ class OpenAIModel:
         self._client.close()
 
 
-def as_finished(fn: Callable[[T], R], args: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
-    """``(arg, fn(arg))`` for each arg, computed on ``workers`` threads and yielded as each finishes.
-
-    A new call starts only when the caller takes a result, so at most ``workers`` calls are ever in flight;
-    when the caller stops (an error, Ctrl-C) calls not yet started are cancelled.
-    """
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-api")
-    queue = iter(args)
-    pending: dict[Future, T] = {}
-    try:
-        for arg in itertools.islice(queue, workers):
-            pending[pool.submit(fn, arg)] = arg
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                arg = pending.pop(future)
-                yield arg, future.result()
-                for nxt in itertools.islice(queue, 1):
-                    pending[pool.submit(fn, nxt)] = nxt
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
 def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None
-
-
-class LocalServer:
-    """`transformers serve` on 127.0.0.1 answering for a local model: an OpenAI-compatible endpoint with no key.
-
-        with LocalServer("smollm2-135m") as server:      # the default model's weights
-            workbench.judge(run, judge=server.spec)
-
-    ``spec`` is the ``openai:MODEL@URL`` spec that reaches it. Needs ``pip install "transformers[serving]"``
-    (or this package's ``serve`` extra); it is stopped by ``stop()``, on leaving the ``with`` block, or when
-    Python exits. ``threads`` sets the server's CPU threads (OMP_NUM_THREADS; default:
-    inherited): 1 is fastest for a small model on a shared CPU. The server's output goes to ``log_path``.
-    """
-
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        port: int | None = None,
-        threads: int | None = None,
-        startup_timeout: float = 300.0,
-    ):
-        from .registry import DEFAULT_MODEL
-
-        self.model = model or DEFAULT_MODEL
-        self.port = port
-        self.threads = threads
-        self.startup_timeout = startup_timeout
-        self.process: Any = None
-        self.log_path: str | None = None
-        self.source = ""
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def spec(self) -> str:
-        return f"{PREFIX}{self.source}@{self.url}"
-
-    @property
-    def command(self) -> list[str]:
-        """What is run: the `transformers serve` command line (as python -m, so no PATH lookup is needed)."""
-        import sys
-
-        return [sys.executable, "-m", "transformers.cli.transformers", "serve", self.source]
-
-    def start(self) -> LocalServer:
-        """Start the server and wait until it lists its model; a clear error if it cannot start."""
-        import importlib.util
-        import socket
-        import subprocess
-        import tempfile
-
-        import httpx
-
-        from .registry import dequantized_dir, resolve
-
-        missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
-        if missing:
-            raise WorkbenchError(
-                f'`transformers serve` needs {", ".join(missing)}: pip install "transformers[serving]" '
-                '(or pip install -e ".[serve]" in this project).'
-            )
-        spec = resolve(self.model)
-        if spec.kind == "api":
-            raise WorkbenchError(f"{self.model} is already behind an endpoint; serve a local model instead.")
-        self.source = str(dequantized_dir(spec)) if spec.kind == "gguf" else spec.location
-        if " " in self.source or "@" in self.source:
-            raise WorkbenchError(f"Cannot serve from {self.source!r}: the path must not contain spaces or '@'.")
-        if self.port is None:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = s.getsockname()[1]
-        log = tempfile.NamedTemporaryFile("w", prefix="transformers-serve-", suffix=".log", delete=False)
-        self.log_path = log.name
-        argv = [*self.command, "--host", "127.0.0.1", "--port", str(self.port)]
-        env = {**os.environ, **({"OMP_NUM_THREADS": str(self.threads)} if self.threads else {})}
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        log.close()
-        atexit.register(self.stop)  # a kernel that exits without stop() does not leave the server behind
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise WorkbenchError(f"`transformers serve` exited with code {self.process.returncode}: {self.log()}")
-            try:
-                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise WorkbenchError(f"`transformers serve` did not answer within {self.startup_timeout:g} s: {self.log()}")
-
-    def log(self, chars: int = 1500) -> str:
-        """The end of the server's output."""
-        try:
-            with open(self.log_path or "", encoding="utf-8", errors="replace") as f:
-                return " ".join(f.read()[-chars:].split())
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        """Stop the server (and wait for it to exit)."""
-        import subprocess
-
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def __enter__(self) -> LocalServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.process is not None and self.process.poll() is None else "stopped"
-        return f"LocalServer({self.model!r}, {self.url if self.port else 'no port yet'}, {state})"

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import WorkbenchError, suggest
 from ..settings import cache_dir
+from .base import API, LOCAL, Capabilities
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,21 @@ def load(spec_text: str) -> Any:
         "dtype": "float32",
     }
     return HFModel(spec.name, model, tokenizer, identity)
+
+
+def capabilities(spec_text: str) -> Capabilities:
+    """What the model named by ``spec_text`` can answer, without loading it."""
+    return API if resolve(spec_text).kind == "api" else LOCAL
+
+
+def check_requests(spec_text: str, request_kinds: set[type]) -> None:
+    """Refuse, before any run is created or weights loaded, requests the model cannot answer, naming the fix."""
+    refused = capabilities(spec_text).refuses(request_kinds)
+    if refused:
+        from .openai import refusal
+
+        what = "perplexity (rolling log-likelihood)" if refused == ["RollingRequest"] else "log-likelihood scoring"
+        raise refusal(spec_text.strip(), what)
 
 
 def describe(spec_text: str) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..data import DataSpec
 from ..errors import WorkbenchError
@@ -28,7 +29,8 @@ class Item:
 
 
 class Task(Protocol):
-    """What the runner needs of any task: rows -> items of requests, responses -> records -> metrics."""
+    """Everything callers use of a task: rows -> items of requests, responses -> records -> metrics, plus
+    what the listing, the options and the runner read. ``TaskBase`` gives the optional parts defaults."""
 
     name: str
     summary: str
@@ -37,12 +39,56 @@ class Task(Protocol):
     fewshot_split: str | None
     template: str
     metrics: tuple[str, ...]
+    default_shots: int  # examples shown when --shots is left out
+    fixed_shots: str  # why --shots cannot change them, or ""
+    size: int | None  # items in the eval split, when known without loading it
+    mirror: str  # where the local mirror keeps the eval split ("" when it has none)
+    multi_turn: bool  # each turn's request is built from the answers before it (next_request)
+    target_lang: str | None  # language of the expected outputs (BLEU's tokenizer), when it is one
+
+    def select_docs(self, docs: Sequence[Row], limit: int | None) -> list[Row]: ...
 
     def build_items(self, docs: Sequence[Row], fewshot_pool: Sequence[Row], shots: int) -> list[Item]: ...
+
+    def next_request(self, item: Item, answers: Sequence[str]) -> GenerateRequest | None: ...
 
     def score(self, item: Item, responses: Sequence[Any]) -> Row: ...
 
     def aggregate(self, records: Sequence[Row]) -> dict[str, Any]: ...
+
+    def with_chat(self) -> Task: ...
+
+    def with_max_new_tokens(self, max_new_tokens: int) -> Task: ...
+
+
+class TaskBase:
+    """Defaults for the optional parts of the Task contract; every task class derives from it."""
+
+    name: str
+    default_shots: int = 0
+    fixed_shots: str = ""
+    size: int | None = None
+    mirror: str = ""
+    multi_turn: bool = False
+    target_lang: str | None = None
+    max_new_tokens: int | None = None  # None: the task generates nothing
+
+    def select_docs(self, docs: Sequence[Row], limit: int | None) -> list[Row]:
+        """The docs a run scores: the first ``limit`` (all when None)."""
+        return list(docs[:limit] if limit else docs)
+
+    def next_request(self, item: Item, answers: Sequence[str]) -> GenerateRequest | None:
+        """Single-turn tasks: every request is known up front."""
+        return None
+
+    def with_chat(self) -> Task:
+        raise WorkbenchError(f"{self.name} does not support --chat; leave it out.")
+
+    def with_max_new_tokens(self, max_new_tokens: int) -> Task:
+        """The task with another cap on generated tokens, or a message when it generates nothing."""
+        if self.max_new_tokens is None or not dataclasses.is_dataclass(self):
+            raise WorkbenchError(f"{self.name} does not generate text, so max_new_tokens does not apply; leave it out.")
+        return cast(Task, dataclasses.replace(self, max_new_tokens=max_new_tokens))  # type: ignore[type-var]
 
 
 def summarize(records: Sequence[Row], metrics: Sequence[str]) -> dict[str, Any]:
@@ -67,7 +113,7 @@ def summarize(records: Sequence[Row], metrics: Sequence[str]) -> dict[str, Any]:
 
 
 @dataclass
-class PromptTask:
+class PromptTask(TaskBase):
     """A task whose prompt is built as lm-evaluation-harness builds it.
 
     Prompt = description + shots x (text + target_delimiter + answer + fewshot_delimiter) + text. Subclasses
@@ -119,10 +165,6 @@ class PromptTask:
         return "".join(
             self.doc_to_text(d) + self.target_delimiter + self.fewshot_answer(d) + self.fewshot_delimiter for d in shots
         )
-
-    def select_docs(self, docs: Sequence[Row], limit: int | None) -> list[Row]:
-        """The docs a run scores: the first ``limit`` (all when None)."""
-        return list(docs[:limit] if limit else docs)
 
     def build_items(self, docs: Sequence[Row], fewshot_pool: Sequence[Row], shots: int) -> list[Item]:
         """Prompts and requests for each doc; few-shot examples drawn as the harness draws them.

@@ -17,11 +17,11 @@ from ..data import flores as flores_data
 from ..errors import WorkbenchError
 from ..metrics import catalog
 from ..models.base import GenerateRequest, GenerateResponse
-from .base import FEWSHOT_SEED, Item, Row
+from .base import FEWSHOT_SEED, Item, Row, TaskBase
 
 
 @dataclass
-class TranslationTask:
+class TranslationTask(TaskBase):
     name: str
     summary: str
     data: DataSpec

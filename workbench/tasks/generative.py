@@ -20,7 +20,7 @@ from typing import Any
 from ..data import DataSpec
 from ..errors import WorkbenchError
 from ..models.base import GenerateRequest, GenerateResponse
-from .base import Item, MultipleChoiceTask, Row, Task
+from .base import Item, MultipleChoiceTask, Row, Task, TaskBase
 
 MODES = ("loglikelihood", "generate")
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -52,7 +52,7 @@ def extract_label(text: str, labels: Sequence[str]) -> str | None:
 
 
 @dataclass
-class GenerativeChoiceTask:
+class GenerativeChoiceTask(TaskBase):
     """A multiple-choice task whose items the model answers by writing an option's label."""
 
     base: MultipleChoiceTask
@@ -166,12 +166,7 @@ def for_mode(task: Task, mode: str | None, chat: bool = False) -> Task:
                 f"{task.name} has no answer choices to score by {mode}: --mode applies to multiple-choice tasks "
                 f"only. {task.name} is scored its own way; leave --mode out."
             )
-        if chat:
-            with_chat = getattr(task, "with_chat", None)
-            if with_chat is None:
-                raise WorkbenchError(f"{task.name} does not support --chat; leave it out.")
-            return with_chat()
-        return task
+        return task.with_chat() if chat else task
     if mode == "generate":
         return GenerativeChoiceTask(task, chat=chat)
     if chat:

@@ -18,7 +18,7 @@ from ..data import mt_bench as mt_data
 from ..errors import WorkbenchError
 from ..models.base import GenerateRequest, GenerateResponse
 from ..models.pricing import response_usage
-from .base import Item, Row, summarize
+from .base import Item, Row, TaskBase, summarize
 
 TEMPERATURE = {
     "writing": 0.7,
@@ -35,7 +35,7 @@ SEED = 1234  # for the sampled categories, where the backend honours seeds
 
 
 @dataclass
-class MTBenchTask:
+class MTBenchTask(TaskBase):
     """Multi-turn open questions answered by the model; graded afterwards by an LLM judge."""
 
     name: str

@@ -17,7 +17,7 @@ from ..data import wikitext as wikitext_data
 from ..errors import WorkbenchError
 from ..metrics.perplexity import byte_count, corpus_scores, text_scores, word_count
 from ..models.base import RollingRequest
-from .base import Item, Row
+from .base import Item, Row, TaskBase
 
 METRICS = ("word_perplexity", "byte_perplexity", "bits_per_byte")
 
@@ -45,7 +45,7 @@ def wikitext_detokenizer(page: str) -> str:
 
 
 @dataclass
-class PerplexityTask:
+class PerplexityTask(TaskBase):
     """Rolling log-likelihood of one text column per row; corpus perplexities over all rows."""
 
     name: str
