@@ -8,29 +8,11 @@ from IPython.core import magic_arguments
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
+from . import commands, options
 from .errors import WorkbenchError
-from .options import (
-    COMPARE_OPTIONS,
-    EVAL_OPTIONS,
-    GRID_OPTIONS,
-    PPL_OPTIONS,
-    RUNS_OPTIONS,
-    SCORE_OPTIONS,
-    eval_kwargs,
-    grid_kwargs,
-    score_kwargs,
-)
+from .options import grid_prompts
 
-
-def with_options(options):
-    """Apply shared option specs as magic_arguments decorators (so `%magic?` shows them)."""
-
-    def decorate(func):
-        for flags, kwargs in reversed(options):
-            func = magic_arguments.argument(*flags, **kwargs)(func)
-        return magic_arguments.magic_arguments()(func)
-
-    return decorate
+with_options = options.magic  # the magic's arguments from an options table
 
 
 def show_figure(fig) -> None:
@@ -46,26 +28,9 @@ def report(error: WorkbenchError) -> None:
     print(f"workbench: {error}", file=sys.stderr)
 
 
-RATE_OPTIONS = [
-    (("run",), {"nargs": "?", "default": None, "help": "Run id to rate (default: the newest run)."}),
-    (
-        ("--rubric",),
-        {"default": "1-5", "help": "1-5, 1-10, pass/fail, or labels separated by commas (good,bad,unsure)."},
-    ),
-    (("--annotator",), {"default": None, "help": "Your name (else type it in the panel)."}),
-    *RUNS_OPTIONS,  # --store
-]
-ARENA_OPTIONS = [
-    (("runs",), {"nargs": "+", "help": "Two or more run ids answering the same items."}),
-    (("--annotator",), {"default": None, "help": "Your name (else type it in the panel)."}),
-    (("--name",), {"default": None, "help": "Session name in the store (default: the models compared)."}),
-    *RUNS_OPTIONS,  # --store
-]
-
-
 @magics_class
 class WorkbenchMagics(Magics):
-    @with_options(EVAL_OPTIONS)
+    @with_options(options.EVAL)
     @line_magic
     def llm_eval(self, line: str):
         """Evaluate a model on a benchmark, show metrics with 95% intervals and a chart, save the run.
@@ -77,7 +42,6 @@ class WorkbenchMagics(Magics):
         from . import api
 
         args = magic_arguments.parse_argstring(self.llm_eval, line)
-        kwargs = eval_kwargs(args)
         try:
             if args.list:
                 import pandas as pd
@@ -87,73 +51,53 @@ class WorkbenchMagics(Magics):
                 return None
             if not args.task:
                 raise WorkbenchError("Name a task, e.g. %llm_eval arc_easy --limit 50 (%llm_eval --list lists them).")
-            if kwargs["mode"] == "both":
-                del kwargs["mode"]
-                both = api.compare_modes(args.task, command=f"%llm_eval {line.strip()}", **kwargs)
-                display(both.table())
-                show_figure(both.figure())
-                display(both.disagreements())
-                return None
-            result = api.evaluate(args.task, command=f"%llm_eval {line.strip()}", **kwargs)
+            result = commands.evaluate(args, f"%llm_eval {line.strip()}")
         except WorkbenchError as error:
             return report(error)
+        if isinstance(result, api.ModeComparison):
+            display(result.table())
+            show_figure(result.figure())
+            display(result.disagreements())
+            return None
         display(result.summary())
         show_figure(result.figure())
         return None
 
-    @with_options(RUNS_OPTIONS)
+    @with_options(options.RUNS)
     @line_magic
     def llm_runs(self, line: str):
         """List the runs saved in the project store, newest first."""
-        from . import api
-
         args = magic_arguments.parse_argstring(self.llm_runs, line)
         try:
-            return api.runs(args.store)
+            return commands.runs(args)
         except WorkbenchError as error:
             return report(error)
 
-    @with_options(RATE_OPTIONS)
+    @with_options(options.RATE)
     @line_magic
     def llm_rate(self, line: str):
         """Rate a run's outputs one at a time in a panel (buttons and keys); every click is saved at once.
 
         Example: %llm_rate 1a2b3c4d --rubric 1-5 --annotator ana
         """
-        from . import api, human
-
         args = magic_arguments.parse_argstring(self.llm_rate, line)
         try:
-            run = args.run or _newest_run(api.runs(args.store))
-            return human.rate(run, rubric=_rubric(args.rubric), annotator=args.annotator, store=args.store)
+            return commands.rate(args)
         except WorkbenchError as error:
             return report(error)
 
-    @with_options(ARENA_OPTIONS)
+    @with_options(options.ARENA)
     @line_magic
     def llm_arena(self, line: str):
         """Blind A/B votes between the outputs of two or more runs on the same items.
 
         Example: %llm_arena 1a2b3c4d 5e6f7a8b --annotator ana
         """
-        from . import human
-
         args = magic_arguments.parse_argstring(self.llm_arena, line)
         try:
-            return human.arena(*args.runs, annotator=args.annotator, name=args.name, store=args.store)
+            return commands.arena(args)
         except WorkbenchError as error:
             return report(error)
-
-
-def _rubric(text: str):
-    """'1-5' / 'pass/fail' as they are; 'a,b,c' as a list of labels."""
-    return [part.strip() for part in text.split(",")] if "," in text else text
-
-
-def _newest_run(table) -> str:
-    if table.empty:
-        raise WorkbenchError("No runs in the store yet: run %llm_eval first, or name a run: %llm_rate RUN_ID.")
-    return str(table["run_id"].iloc[0])
 
 
 @magics_class
@@ -167,28 +111,22 @@ class TextMagics(Magics):
             return self.shell.user_ns[text]
         return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"" else text
 
-    @with_options(PPL_OPTIONS)
+    @with_options(options.PPL)
     @line_magic
     def llm_ppl(self, line: str):
         """Perplexity (token, word, byte) and bits per byte of texts: a variable, a file, or a quoted text.
 
         Example: %llm_ppl "The cat sat on the mat." --model smollm2-135m
         """
-        from . import scoring
-
         args = magic_arguments.parse_argstring(self.llm_ppl, line)
         try:
-            texts = self._value(args.text)
-            texts = [texts] if isinstance(texts, str) and not _is_file(texts) else texts
-            result = scoring.perplexity(
-                texts, args.model, column=args.column, limit=args.limit, store=args.store, command=f"%llm_ppl {line}"
-            )
+            result = commands.perplexity(args, f"%llm_ppl {line}", resolve=self._value)
         except WorkbenchError as error:
             return report(error)
         display(result.summary())
         return result.samples
 
-    @with_options(GRID_OPTIONS)
+    @with_options(options.GRID)
     @cell_magic
     def llm_grid(self, line: str, cell: str):
         """Prompt grid: the cell holds templates with {placeholders}, separated by lines of ---; a block may start
@@ -203,22 +141,21 @@ class TextMagics(Magics):
             Translate this English sentence into formal Korean. Reply with the translation only.
             {source}
         """
-        from . import grids
-
         args = magic_arguments.parse_argstring(self.llm_grid, line)
         try:
-            rows = self._value(args.rows) if args.rows else None
             command = f"%%llm_grid {line.strip()}\n{cell}"
-            result = grids.grid(grid_prompts(cell), rows=rows, command=command, **grid_kwargs(args))
+            result = commands.grid(args, command, prompts=grid_prompts(cell), resolve=self._value)
         except WorkbenchError as error:
             return report(error)
         self.shell.user_ns["_grid"] = result
         display(result.cells)
         show_figure(result.figure())
-        display(result.browser())
+        from .widgets import grid_browser
+
+        display(grid_browser(result))
         return None
 
-    @with_options(COMPARE_OPTIONS)
+    @with_options(options.COMPARE)
     @line_magic
     def llm_compare(self, line: str):
         """Paired comparison of two runs on their shared items: B - A with a bootstrap 95% interval, McNemar's
@@ -226,11 +163,9 @@ class TextMagics(Magics):
 
         Example: %llm_compare 1a2b3c4d 5e6f7a8b --metric acc
         """
-        from . import comparison
-
         args = magic_arguments.parse_argstring(self.llm_compare, line)
         try:
-            result = comparison.compare(args.run_a, args.run_b, metric=args.metric, store=args.store)
+            result = commands.compare(args)
         except WorkbenchError as error:
             return report(error)
         print(result.summary())
@@ -238,19 +173,16 @@ class TextMagics(Magics):
         show_figure(result.figure())
         return result.flips()
 
-    @with_options(SCORE_OPTIONS)
+    @with_options(options.SCORE)
     @line_magic
     def llm_score(self, line: str):
         """Score existing predictions against references (BLEU, chrF, ROUGE, exact match, F1), no model needed.
 
         Example: %llm_score outputs.csv --metrics bleu,chrf --prediction pred --reference gold
         """
-        from . import scoring
-
         args = magic_arguments.parse_argstring(self.llm_score, line)
         try:
-            data = self._value(args.data)
-            result = scoring.score(data, command=f"%llm_score {line.strip()}", **score_kwargs(args))
+            result = commands.score(args, f"%llm_score {line.strip()}", resolve=self._value)
         except WorkbenchError as error:
             return report(error)
         display(result.summary())
@@ -258,39 +190,11 @@ class TextMagics(Magics):
         return None
 
 
-def _is_file(text: str) -> bool:
-    from pathlib import Path
-
-    return len(text) < 4096 and "\n" not in text and Path(text).expanduser().is_file()
-
-
-def grid_prompts(cell: str) -> dict[str, str]:
-    """Templates of a %%llm_grid cell: blocks separated by lines of ---, each optionally headed [name]."""
-    import re
-
-    prompts: dict[str, str] = {}
-    for i, block in enumerate(re.split(r"^\s*---\s*$", cell, flags=re.M), start=1):
-        lines = block.strip("\n").splitlines()
-        name = f"p{i}"
-        if lines and re.fullmatch(r"\s*\[[^\]]+\]\s*", lines[0]):
-            name, lines = lines[0].strip()[1:-1].strip(), lines[1:]
-        text = "\n".join(lines).strip()
-        if text:
-            prompts[name] = text
-    return prompts
-
-
-def _judge_options():
-    from .judge.options import JUDGE_OPTIONS
-
-    return JUDGE_OPTIONS
-
-
 @magics_class
 class JudgeMagics(Magics):
     """%llm_judge: an LLM grades a run's answers (1-10) or compares two runs' answers in both orders."""
 
-    @with_options(_judge_options())
+    @with_options(options.JUDGE)
     @line_magic
     def llm_judge(self, line: str):
         """Judge saved answers with an LLM; shows the scores (or win rates), a chart and the judge's rationales.
@@ -298,13 +202,9 @@ class JudgeMagics(Magics):
         Example: %llm_judge 1a2b3c4d --judge openai:gpt-4o-mini
         Pairwise, both orders: %llm_judge 1a2b3c4d 5e6f7a8b --judge openai:MODEL@http://127.0.0.1:8000/v1
         """
-        from . import api
-        from .judge.options import judge_kwargs
-
         args = magic_arguments.parse_argstring(self.llm_judge, line)
         try:
-            kwargs = judge_kwargs(args)
-            result = api.judge(kwargs.pop("run"), kwargs.pop("other"), command=f"%llm_judge {line.strip()}", **kwargs)
+            result = commands.judge(args, f"%llm_judge {line.strip()}")
         except WorkbenchError as error:
             return report(error)
         self.shell.user_ns["_judged"] = result
@@ -319,3 +219,6 @@ def load_ipython_extension(ipython) -> None:
     ipython.register_magics(WorkbenchMagics)
     ipython.register_magics(TextMagics)
     ipython.register_magics(JudgeMagics)
+
+
+__all__ = ["grid_prompts", "load_ipython_extension"]  # grid_prompts: the cell parser, kept importable from here

@@ -1,0 +1,104 @@
+"""The commands the magics and the `workbench` CLI both run, so the two shells differ only in how they show
+results (a terminal prints text; a notebook displays tables and charts).
+
+Each function takes the parsed arguments of its table in :mod:`workbench.options`, the command text to record
+and, from a magic, ``resolve`` (a notebook variable's value for options that may name one); it returns the API's
+result. Errors are ``WorkbenchError``s, which both shells report in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import options
+from .errors import WorkbenchError
+
+
+def evaluate(args: Any, command: str, resolve: Callable[[Any], Any] | None = None) -> Any:
+    """``workbench.evaluate``; ``--mode both`` runs ``workbench.compare_modes`` (a ``ModeComparison``)."""
+    from . import api
+
+    values = options.kwargs(options.EVAL, args, resolve)
+    mode = values.pop("mode")
+    if mode == "both":
+        return api.compare_modes(command=command, **values)
+    return api.evaluate(command=command, mode=mode, **values)
+
+
+def runs(args: Any) -> Any:
+    from . import api
+
+    return api.runs(**options.kwargs(options.RUNS, args))
+
+
+def perplexity(args: Any, command: str, resolve: Callable[[Any], Any] | None = None) -> Any:
+    from . import scoring
+
+    return scoring.perplexity(command=command, **options.kwargs(options.PPL, args, resolve))
+
+
+def grid(
+    args: Any, command: str, prompts: dict[str, str] | None = None, resolve: Callable[[Any], Any] | None = None
+) -> Any:
+    """``workbench.grid``: templates from ``--prompt`` options (CLI) or from ``prompts`` (a %%llm_grid cell,
+    parsed by ``options.grid_prompts``)."""
+    from . import grids
+
+    values = options.kwargs(options.GRID, args, resolve)
+    if prompts is not None:
+        values["prompts"] = prompts
+    return grids.grid(command=command, **values)
+
+
+def compare(args: Any) -> Any:
+    from . import comparison
+
+    return comparison.compare(**options.kwargs(options.COMPARE, args))
+
+
+def score(args: Any, command: str, resolve: Callable[[Any], Any] | None = None) -> Any:
+    from . import scoring
+
+    return scoring.score(command=command, **options.kwargs(options.SCORE, args, resolve))
+
+
+def judge_kwargs(args: Any) -> dict[str, Any]:
+    """The run(s) and keyword arguments of ``workbench.judge`` from parsed arguments."""
+    if len(args.runs) > 2:
+        raise WorkbenchError(f"Give one run (single grading) or two (pairwise), not {len(args.runs)}.")
+    run, other = args.runs[0], (args.runs[1] if len(args.runs) > 1 else None)
+    return {"run": run, "other": other, **options.kwargs(options.JUDGE, args)}
+
+
+def judge(args: Any, command: str) -> Any:
+    """``workbench.judge`` over one run (single grading) or two (pairwise)."""
+    from . import api
+
+    return api.judge(command=command, **judge_kwargs(args))
+
+
+def newest_run(store: Any = None) -> str:
+    """The newest run's id, for ``%llm_rate`` without one."""
+    from . import api
+
+    table = api.runs(store)
+    if table.empty:
+        raise WorkbenchError("No runs in the store yet: run %llm_eval first, or name a run: %llm_rate RUN_ID.")
+    return str(table["run_id"].iloc[0])
+
+
+def rate(args: Any) -> Any:
+    """A rating panel over the named run, or the newest one."""
+    import workbench
+
+    values = options.kwargs(options.RATE, args)
+    values["source"] = values["source"] or newest_run(values["store"])
+    return workbench.rate(**values)
+
+
+def arena(args: Any) -> Any:
+    """A blind A/B panel over two or more runs."""
+    import workbench
+
+    return workbench.arena(*args.runs, **options.kwargs(options.ARENA, args))
