@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 import workbench
+import workbench.widgets
 from workbench import api, cli, commands, comparison, grids, magics, options, scoring
 from workbench.errors import WorkbenchError
 from workbench.judge import core as judge_core
@@ -328,7 +329,7 @@ def test_llm_rate_without_a_run_picks_the_newest(monkeypatch):
     with pytest.raises(WorkbenchError, match="No runs in the store yet"):
         commands.rate(args)
     monkeypatch.setattr(api, "runs", lambda store=None: pd.DataFrame({"run_id": ["new", "old"]}))
-    monkeypatch.setattr(workbench, "rate", lambda **kw: kw, raising=False)
+    monkeypatch.setattr(workbench.widgets, "rate", lambda **kw: kw)
     assert commands.rate(args) == {"source": "new", "rubric": ["good", "bad"], "annotator": "ana", "store": None}
     assert commands.rate(SimpleNamespace(**{**vars(args), "source": "old"}))["source"] == "old"
 

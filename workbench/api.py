@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import options
 from .errors import WorkbenchError, check_count
 from .models import DEFAULT_MODEL
-from .run.provenance import call_text
 from .store import Store
 
 if TYPE_CHECKING:
@@ -105,27 +105,12 @@ def evaluate(
     check_kinds(model, items)  # API models answer generation requests only
     identity = models.describe(model)
 
-    config = {
-        "limit": limit,
-        "shots": shots,
-        "batch_size": batch_size,
-        "fewshot_seed": 1234,
-        "data": str(data or ""),
-        "mode": mode,
-        "chat": chat,
-        "max_new_tokens": max_new_tokens,
-    }
+    values = {"task": task, "model": model, "limit": limit, "shots": shots, "batch_size": batch_size, "data": data,
+              "store": store, "mode": mode, "chat": chat, "max_new_tokens": max_new_tokens}  # fmt: skip
     data_fp = fingerprint(list(docs) + list(pool))
-    key_fields = {
-        "task": task,
-        "model": identity["fingerprint"],
-        "data": data_fp,
-        "template": spec.template,
-        "limit": limit,
-        "shots": shots,
-        **({"max_new_tokens": max_new_tokens} if max_new_tokens is not None else {}),
-    }
-    call = {"model": model, "limit": limit, "shots": shots, "data": data, "mode": mode, "chat": chat or None}
+    key = {**options.key_fields(options.EVAL, values), "model": identity["fingerprint"], "data": data_fp,
+           "template": spec.template}  # fmt: skip
+    lm = models.load(model)  # before the run exists: a model that cannot load leaves no failed run behind
     db = Store(store)
     run = lifecycle.start(
         db,
@@ -136,16 +121,15 @@ def evaluate(
             source=rows.source,
             data_fingerprint=data_fp,
             template=spec.template,
-            config=config,
-            key=key_fields,
-            command=command or call_text("evaluate", [task], call | {"max_new_tokens": max_new_tokens}),
+            config=options.config(options.EVAL, values),
+            key=key,
+            command=command or options.call_text("evaluate", options.EVAL, values),
             n_items=len(items),
         ),
     )
     with run.recording():
         pending = run.pending(items)
         if pending:
-            lm = models.load(model)
             score_items(lm, spec, pending, run.save, batch_size=batch_size, description=f"{task} | {model}")
         records = run.records()
         metrics = spec.aggregate(records)

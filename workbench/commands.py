@@ -90,15 +90,15 @@ def newest_run(store: Any = None) -> str:
 
 def rate(args: Any) -> Any:
     """A rating panel over the named run, or the newest one."""
-    import workbench
+    from .widgets import rate as rating_panel
 
     values = options.kwargs(options.RATE, args)
     values["source"] = values["source"] or newest_run(values["store"])
-    return workbench.rate(**values)
+    return rating_panel(**values)
 
 
 def arena(args: Any) -> Any:
     """A blind A/B panel over two or more runs."""
-    import workbench
+    from .widgets import arena as arena_panel
 
-    return workbench.arena(*args.runs, **options.kwargs(options.ARENA, args))
+    return arena_panel(*args.runs, **options.kwargs(options.ARENA, args))

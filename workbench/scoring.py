@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import options
 from .errors import WorkbenchError
 from .metrics import catalog
 from .models import DEFAULT_MODEL
-from .run.provenance import call_text
 from .store import Store
 
 Row = dict[str, Any]
@@ -164,6 +164,8 @@ def score(
     if not names:
         raise WorkbenchError(f"No metrics given. Available metrics: {', '.join(catalog.METRICS)}.")
     rows, source = as_rows(data, limit=limit)
+    values = {"data": data, "metrics": names, "prediction": prediction, "reference": reference, "by": by, "key": key,
+              "lang": lang, "limit": limit, "save": save, "store": store, "name": name}  # fmt: skip
     require_columns(rows, [prediction], "Prediction")
     require_references(rows, reference)
     require_columns(rows, [c for c in (by, key) if c], "Grouping" if by else "Key")
@@ -185,7 +187,7 @@ def score(
         scored += [{**row, **{n: r[n] for n in r if n in names}} for row, r in zip(members, records)]
         if db is not None:
             refs = [{"doc_id": r["doc_id"], "reference": r["reference"]} for r in records]
-            config = {"metrics": names, "prediction": prediction, "reference": reference, "by": by, "lang": lang}
+            config = options.config(options.SCORE, values)
             identity = {"name": group, "kind": "outputs", "column": prediction}
             spec = lifecycle.RunSpec(
                 task=name,
@@ -196,7 +198,7 @@ def score(
                 template="",
                 config=config,
                 key={"task": name, "model": group, "data": fingerprint(refs), "template": "", "config": config},
-                command=command or call_text("score", [source], {"metrics": names, "by": by}),
+                command=command or options.call_text("score", options.SCORE, values, source),
                 n_items=len(records),
             )
             run_ids[group] = lifecycle.save_complete(db, spec, records, per_group[group])
@@ -250,6 +252,7 @@ def perplexity(
     from .tasks.wikitext import PerplexityTask
 
     rows, source = as_rows(texts, limit=limit, text_column=column)
+    values = {"texts": texts, "model": model, "column": column, "limit": limit, "store": store}
     require_columns(rows, [column], "Text")
     for i, row in enumerate(rows, start=1):
         if is_blank(row[column]):
@@ -277,9 +280,9 @@ def perplexity(
             source=source,
             data_fingerprint=fingerprint(rows),
             template=task.template,
-            config={"column": column, "limit": limit, "max_length": lm.max_length},
+            config={**options.config(options.PPL, values), "max_length": lm.max_length},
             key=[identity["fingerprint"], fingerprint(rows)],
-            command=command or call_text("perplexity", [source], {"model": model, "column": column, "limit": limit}),
+            command=command or options.call_text("perplexity", options.PPL, values, source),
             n_items=len(rows),
         ),
         noun="texts",

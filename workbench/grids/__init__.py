@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import options
 from ..errors import WorkbenchError
 from ..metrics import catalog
 from ..models import DEFAULT_MODEL
-from ..run.provenance import call_text
 from ..scoring import RowsLike, as_rows, columns_of, require_references
 from ..store import Store
 from .cells import Cell, Scoring, add_perplexities, fill, make_cell, open_runs, run_spec
@@ -95,16 +95,17 @@ def grid(
     if "perplexity" in names:
         model_registry.describe(ppl_model)  # an unknown perplexity model is refused before anything runs
     scoring = Scoring(reference, names, lang)
+    values = {"prompts": templates, "models": model_names, "rows": source, "reference": reference, "metrics": names,
+              "params": params, "limit": limit, "lang": lang, "store": store, "batch_size": batch_size,
+              "ppl_model": ppl_model if "perplexity" in names else None}  # fmt: skip
     cells = [
-        make_cell(
-            pname, template, model, identities[model], combo, data, _config(pname, combo, scoring, limit, ppl_model)
-        )
+        make_cell(pname, template, model, identities[model], combo, data, _config(pname, combo, values))
         for (pname, template), model, combo in itertools.product(templates.items(), model_names, combos)
     ]
 
     db = Store(store)
     data_fp = fingerprint(data)
-    call = command or call_text("grid", [list(templates)], {"models": model_names, "rows": source, "limit": limit})
+    call = command or options.call_text("grid", options.GRID, values, list(templates))
     grid_id = open_runs(db, cells, [run_spec(c, source, data_fp, call, len(data)) for c in cells])
     with contextlib.ExitStack() as stack:
         for cell in cells:
@@ -120,16 +121,10 @@ def grid(
     return result
 
 
-def _config(name: str, params: Mapping[str, Any], scoring: Scoring, limit: int | None, ppl_model: str) -> dict:
-    return {
-        "prompt_name": name,
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
-        "reference": scoring.reference,
-        "metrics": scoring.metrics,
-        "lang": scoring.lang,
-        "limit": limit,
-        "ppl_model": ppl_model if "perplexity" in scoring.metrics else None,
-    }
+def _config(name: str, params: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A cell's recorded config: its prompt's name and parameter set, then the grid's options."""
+    cell = {"prompt_name": name, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}}
+    return {**cell, **options.config(options.GRID, values)}
 
 
 def _result(

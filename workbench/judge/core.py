@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import options
 from ..data.mt_bench import NEED_REFERENCE
 from ..errors import WorkbenchError, check_count
 from ..models.base import GenerateRequest, GenerateResponse, Model
@@ -256,18 +257,10 @@ def judge(
 
     judge_name, identity, load = _judge_model(judge)
     used = prompts.templates(sorted({c.prompt_name for c in calls}))
-    config = {
-        "mode": "pairwise" if mode_key == "pair" else "single",
-        "runs": run_ids,
-        "models": [r["model"] for r, _ in judged],
-        "reference": reference,
-        "turns": list(turns) if turns else None,
-        "language": language,
-        "terse": terse,
-        "limit": limit,
-        "max_new_tokens": max_new_tokens,
-        "temperature": 0.0,
-    }
+    values = {"runs": run_ids, "judge": judge_name, "mode": "pairwise" if mode_key == "pair" else "single",
+              "reference": reference, "turns": turns, "language": language, "terse": terse, "limit": limit,
+              "max_new_tokens": max_new_tokens, "store": store, "batch_size": batch_size}  # fmt: skip
+    config = {**options.config(options.JUDGE, values), "models": [r["model"] for r, _ in judged]}
     data_fp = fingerprint([vars(c) for _, convs in judged for c in convs])
     key = {"judge": identity["fingerprint"], "data": data_fp, "prompts": used, **config}
     run_spec = lifecycle.RunSpec(
@@ -279,7 +272,7 @@ def judge(
         template=json.dumps(used, ensure_ascii=False, indent=1),
         config=config,
         key=key,
-        command=command or _call_text(run_ids, judge_name, mode, reference, turns, terse, limit, max_new_tokens),
+        command=command or options.call_text("judge", options.JUDGE, {**values, "mode": mode}),
         n_items=len(calls),
     )
     judge_run = lifecycle.start(db, run_spec, done=db.judgment_keys, noun="judgments", verb="saved")
@@ -314,27 +307,3 @@ def _ask(
             batch_size=batch_size,
             progress=bar.update,
         )
-
-
-def _call_text(
-    run_ids: Sequence[str],
-    judge_name: str,
-    mode: str | None,
-    reference: bool | str,
-    turns: Sequence[int] | None,
-    terse: bool,
-    limit: int | None,
-    max_new_tokens: int,
-) -> str:
-    args = [repr(r) for r in run_ids] + [f"judge={judge_name!r}"]
-    for name, value, default in (
-        ("mode", mode, None),
-        ("reference", reference, "auto"),
-        ("turns", turns, None),
-        ("terse", terse, False),
-        ("limit", limit, None),
-        ("max_new_tokens", max_new_tokens, 1024),
-    ):
-        if value != default:
-            args.append(f"{name}={value!r}")
-    return f"workbench.judge({', '.join(args)})"

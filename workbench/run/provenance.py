@@ -7,7 +7,6 @@ this module adds the rest, so every kind of run records the same things the same
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
@@ -26,16 +25,10 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as the recorded command shows it: DataFrames and long lists by their size, else ``repr``."""
     if hasattr(value, "shape"):  # a DataFrame
         return f"<DataFrame {value.shape[0]}x{value.shape[1]}>"
     if isinstance(value, (list, tuple)) and len(repr(value)) > 200:
         return f"<{len(value)} items>"
     return repr(value)
-
-
-def call_text(name: str, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
-    """``workbench.name(args, k=v)`` for the run record; None values are left out, DataFrames and long lists
-    are shown by their size."""
-    parts = [_shown(a) for a in args] + [f"{k}={_shown(v)}" for k, v in kwargs.items() if v is not None]
-    return f"workbench.{name}({', '.join(parts)})"

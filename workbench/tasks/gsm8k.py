@@ -76,6 +76,7 @@ class GSM8K(PromptTask):
         return {
             "doc_id": item.doc_id,
             "target": normalize(reference),
+            "question": item.doc["question"],  # what a judge or a rater reads (the prompt holds the shots too)
             "raw": text,
             "strict": strict,
             "flexible": flexible,

@@ -1,0 +1,343 @@
+"""The tables: every option of every command (eval, runs, ppl, grid, compare, score, judge, rate, arena)."""
+
+from __future__ import annotations
+
+from ..models.registry import DEFAULT_MODEL
+from .parsing import REFERENCE, parse_params, prompt_options, rubric, split_list, texts, turns
+from .spec import Option
+
+STORE = Option(
+    "store", ("--store",), "Project store file (default $WORKBENCH_STORE or ./workbench.sqlite).", call="never"
+)
+
+EVAL: list[Option] = [
+    Option(
+        "task",
+        help="Task to run, e.g. arc_easy, hellaswag or mmlu:anatomy (--list or `workbench tasks` lists them).",
+        nargs="?",
+        key=True,
+        call="always",
+    ),
+    Option(
+        "model",
+        ("--model", "-m"),
+        f"Alias, .gguf file, transformers directory or hub id (default {DEFAULT_MODEL}).",
+        default=DEFAULT_MODEL,
+        call="always",
+    ),
+    Option("limit", ("--limit",), "Evaluate only the first N items (default: all).", type=int, config=True, key=True),
+    Option(
+        "shots",
+        ("--shots",),
+        "Few-shot examples (default: the task's own, 0; 5 for gsm8k).",
+        type=int,
+        config=True,
+        key=True,
+    ),
+    Option(
+        "data",
+        ("--data",),
+        "Your own JSONL/CSV/Parquet file of rows instead of the hub/mirror.",
+        config=True,
+        recorded=lambda data: str(data or ""),
+    ),
+    Option(
+        "mode",
+        ("--mode",),
+        "Multiple-choice scoring: loglikelihood (default, as the harness), generate (the model writes the option's "
+        "label, zero-shot, as Horangi), or both (the same items both ways, compared).",
+        choices=("loglikelihood", "generate", "both"),
+        config=True,
+    ),
+    Option(
+        "chat",
+        ("--chat",),
+        "Send generated prompts through the model's chat template.",
+        default=False,
+        action="store_true",
+        config=True,
+    ),
+    Option(
+        "max_new_tokens",
+        ("--max-new-tokens",),
+        "Cap on generated tokens for tasks that generate (gsm8k, mt_bench; default the task's own).",
+        type=int,
+        config=True,
+        key="if_set",
+    ),
+    Option(
+        "list",
+        ("--list",),
+        "List the tasks (size, splits, metrics, source) and stop.",
+        default=False,
+        action="store_true",
+        keyword=False,
+        call="never",
+    ),
+    Option(
+        "batch_size",
+        ("--batch-size",),
+        "Requests per forward pass (default 16); results do not depend on it.",
+        default=16,
+        type=int,
+        config=True,
+        call="never",
+    ),
+    STORE,
+    Option(
+        "fewshot_seed",
+        help="The harness's seed for drawing few-shot examples.",
+        default=1234,
+        shells=(),
+        keyword=False,
+        config=True,
+        call="never",
+    ),
+]
+
+RUNS: list[Option] = [STORE]
+
+PPL: list[Option] = [
+    Option(
+        "texts",
+        help="A file (one text per row/line column), a variable holding texts, or the text itself.",
+        metavar="text",
+        variable=True,
+        parse=texts,
+        call="never",
+    ),
+    Option(
+        "model",
+        ("--model", "-m"),
+        f"Model to score with (default {DEFAULT_MODEL}).",
+        default=DEFAULT_MODEL,
+        call="always",
+    ),
+    Option("column", ("--column",), "Column holding the text (default 'text').", default="text", config=True),
+    Option("limit", ("--limit",), "Only the first N texts.", type=int, config=True),
+    STORE,
+]
+
+GRID: list[Option] = [
+    Option(
+        "prompts",
+        ("--prompt",),
+        "A prompt template with {placeholders} (repeat for more; NAME=TEMPLATE names it).",
+        default=(),
+        action="append",
+        metavar="PROMPT",
+        parse=prompt_options,
+        shells=("cli",),  # a %%llm_grid cell holds the templates
+        call="never",
+    ),
+    Option(
+        "models",
+        ("--models", "-m"),
+        f"Models, comma-separated (default {DEFAULT_MODEL}).",
+        default=DEFAULT_MODEL,
+        parse=split_list,
+        call="always",
+    ),
+    Option(
+        "rows",
+        ("--rows",),
+        "A data file, a task name (its eval split), or a variable's name.",
+        variable=True,
+        call="always",
+    ),
+    Option("reference", ("--reference",), "Column with the reference answer (enables metrics).", config=True),
+    Option(
+        "metrics",
+        ("--metrics",),
+        "Comma-separated metrics (default chrf,rougeL with a reference).",
+        parse=split_list,
+        config=True,
+    ),
+    Option(
+        "params",
+        ("--param", "-p"),
+        "KEY=VALUE[,VALUE...] generation parameter to vary (temperature, max_new_tokens, seed; "
+        "system and stop take the whole value: repeat the option for more values).",
+        default=(),
+        action="append",
+        metavar="PARAM",
+        parse=parse_params,
+    ),
+    Option("limit", ("--limit",), "Only the first N rows.", type=int, config=True),
+    Option("lang", ("--lang",), "Target language for BLEU's tokenizer (e.g. ko); default from text.", config=True),
+    STORE,
+    Option(
+        "ppl_model",
+        help="Model scoring outputs for the 'perplexity' metric.",
+        default=DEFAULT_MODEL,
+        shells=(),
+        config=True,
+    ),
+    Option("batch_size", help="Prompts generated at once.", default=8, shells=(), call="never"),
+]
+
+COMPARE: list[Option] = [
+    Option("run_a", help="Run id A (the baseline)."),
+    Option("run_b", help="Run id B."),
+    Option("metric", ("--metric",), "Metric to compare (default: the first both runs score per item)."),
+    STORE,
+]
+
+SCORE: list[Option] = [
+    Option(
+        "data",
+        help="A file (JSONL/JSON/CSV/TSV/Parquet) or a variable holding a DataFrame or rows.",
+        variable=True,
+        call="never",
+    ),
+    Option(
+        "metrics",
+        ("--metrics",),
+        "Comma-separated metrics (default bleu,chrf,rougeL).",
+        default="bleu,chrf,rougeL",
+        parse=split_list,
+        config=True,
+        call="always",
+    ),
+    Option(
+        "prediction",
+        ("--prediction",),
+        "Column with the outputs (default 'prediction').",
+        default="prediction",
+        config=True,
+    ),
+    Option(
+        "reference",
+        ("--reference",),
+        "Column with the references (default 'reference').",
+        default="reference",
+        config=True,
+    ),
+    Option("by", ("--by",), "Score each value of this column separately (e.g. system).", config=True),
+    Option("key", ("--key",), "Item id column, so saved groups line up for comparison."),
+    Option("lang", ("--lang",), "Target language for BLEU's tokenizer (e.g. ko); default from text.", config=True),
+    Option(
+        "save",
+        ("--save",),
+        "Save each group as a run (to compare them).",
+        default=False,
+        action="store_true",
+        call="never",
+    ),
+    STORE,
+    Option("limit", help="Only the first N rows.", shells=()),
+    Option("name", help="Task name of the saved runs.", default="score", shells=(), call="never"),
+]
+
+JUDGE: list[Option] = [
+    Option(
+        "runs",
+        help="One run id (single grading) or two (pairwise comparison).",
+        nargs="+",
+        keyword=False,
+        config=True,
+        key=True,
+    ),
+    Option(
+        "judge",
+        ("--judge", "-j"),
+        "Judge model: openai:gpt-4o (key in $OPENAI_API_KEY), openai:MODEL@http://HOST:PORT/v1, or a local model "
+        "such as smollm2-135m.",
+        call="always",
+    ),
+    Option(
+        "mode", ("--mode",), "Default: by the number of runs.", choices=("single", "pairwise"), config=True, key=True
+    ),
+    Option(
+        "reference",
+        ("--reference",),
+        "Show reference answers: auto (math, reasoning, coding), yes (wherever one exists), no.",
+        default="auto",
+        choices=tuple(REFERENCE),
+        parse=REFERENCE.__getitem__,
+        config=True,
+        key=True,
+    ),
+    Option(
+        "turns",
+        ("--turns",),
+        "Judge only these turns, e.g. 1 or 1,2 (default: every turn).",
+        parse=turns,
+        config=True,
+        key=True,
+        recorded=lambda t: list(t) if t else None,
+    ),
+    Option(
+        "language",
+        ("--language",),
+        "Judge prompt language.",
+        default="auto",
+        choices=("auto", "en", "ko"),
+        config=True,
+        key=True,
+    ),
+    Option(
+        "terse",
+        ("--terse",),
+        "End prompts with a short verdict cue (small local judges need it).",
+        default=False,
+        action="store_true",
+        config=True,
+        key=True,
+    ),
+    Option("limit", ("--limit",), "Judge only the first N items.", type=int, config=True, key=True),
+    Option(
+        "max_new_tokens",
+        ("--max-new-tokens",),
+        "Longest judge reply (default 1024).",
+        default=1024,
+        type=int,
+        config=True,
+        key=True,
+    ),
+    STORE,
+    Option("batch_size", help="Judge prompts sent at once.", default=8, shells=(), call="never"),
+    Option(
+        "temperature",
+        help="Judges answer greedily.",
+        default=0.0,
+        shells=(),
+        keyword=False,
+        config=True,
+        key=True,
+        call="never",
+    ),
+]
+
+RATE: list[Option] = [
+    Option("source", help="Run id to rate (default: the newest run).", nargs="?", metavar="run"),
+    Option(
+        "rubric",
+        ("--rubric",),
+        "1-5, 1-10, pass/fail, or labels separated by commas (good,bad,unsure).",
+        default="1-5",
+        parse=rubric,
+    ),
+    Option("annotator", ("--annotator",), "Your name (else type it in the panel)."),
+    STORE,
+]
+
+ARENA: list[Option] = [
+    Option("runs", help="Two or more run ids answering the same items.", nargs="+", keyword=False),
+    Option("annotator", ("--annotator",), "Your name (else type it in the panel)."),
+    Option("name", ("--name",), "Session name in the store (default: the models compared)."),
+    STORE,
+]
+
+# command name -> its table, for the shells and the tests
+TABLES: dict[str, list[Option]] = {
+    "eval": EVAL,
+    "runs": RUNS,
+    "ppl": PPL,
+    "grid": GRID,
+    "compare": COMPARE,
+    "score": SCORE,
+    "judge": JUDGE,
+    "rate": RATE,
+    "arena": ARENA,
+}
