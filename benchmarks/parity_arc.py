@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data_dir = Path(args.data_dir).expanduser().resolve()
     os.environ["WORKBENCH_DATA_DIR"] = str(data_dir)  # the workbench reads the same mirror files
-    from workbench.api import versions
+    from workbench.run.provenance import versions
 
     work = Path(tempfile.mkdtemp(prefix="parity_arc."))
     task = f"parity_{SUBSETS[args.subset]}"

@@ -399,8 +399,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     os.environ["WORKBENCH_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
-    from workbench.api import versions
     from workbench.data import mmlu as mmlu_data
+    from workbench.run.provenance import versions
 
     if "mmlu" in args.tasks:
         MMLU_SUBJECTS.extend(sorted(mmlu_data.SUBJECTS))

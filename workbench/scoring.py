@@ -159,6 +159,7 @@ def score(
 
     from .data import fingerprint
     from .run import lifecycle
+    from .run.records import stamp
 
     names = catalog.check_metrics(metrics, allow_model=False)
     if not names:
@@ -180,9 +181,10 @@ def score(
         for i, row in enumerate(members):
             pred, ref = text_of(row[prediction]), text_of(row[reference])
             doc_id = ids[str(row[key])] if key else i
-            records.append(
-                {"doc_id": doc_id, "prediction": pred, "reference": ref, **catalog.item_scores(names, pred, ref, lang)}
-            )
+            scores = catalog.item_scores(names, pred, ref, lang)
+            # the item, not this group's output: its key, else its place among the rows and its reference
+            identity = {"key": str(row[key])} if key else {"row": doc_id, "reference": ref}
+            records.append(stamp({"doc_id": doc_id, "prediction": pred, "reference": ref, **scores}, identity))
         per_group[group] = catalog.aggregate(names, records, lang=lang)
         scored += [{**row, **{n: r[n] for n in r if n in names}} for row, r in zip(members, records)]
         if db is not None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..models.base import GenerateRequest, GenerateResponse, Model
+from ..run.records import stamp
 from ..tasks import Item, Task
 from .concurrency import as_finished
 
@@ -36,7 +37,7 @@ def score_conversations(
         if model.capabilities.streaming:  # API models: each conversation on its own thread
             conversations = as_finished(lambda it: _converse(model, task, it), items, model.capabilities.concurrency)
             for item, responses in conversations:
-                save([task.score(item, responses)])
+                save([stamp(task.score(item, responses), item.doc)])
                 bar.update(len(responses))
             return
         for start in range(0, len(items), batch_size):
@@ -52,4 +53,4 @@ def score_conversations(
                     for k, item in enumerate(group)
                     if (nxt := task.next_request(item, [r.text.strip() for r in answers[k]])) is not None
                 ]
-            save([task.score(item, a) for item, a in zip(group, answers)])
+            save([stamp(task.score(item, a), item.doc) for item, a in zip(group, answers)])

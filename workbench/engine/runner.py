@@ -14,6 +14,7 @@ from typing import Any
 
 from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, RollingRequest
 from ..models.pricing import response_usage
+from ..run.records import stamp
 from ..tasks import Item, Task
 from .answering import answer_each
 from .multiturn import score_conversations
@@ -90,7 +91,7 @@ def score_batched(
             records, start = [], 0
             for item in group:
                 n = len(item.requests)
-                records.append(task.score(item, responses[start : start + n]))
+                records.append(stamp(task.score(item, responses[start : start + n]), item.doc))
                 start += n
             save(records)
 
@@ -112,7 +113,7 @@ def score_streaming(
         received[k][i] = response
         if len(received[k]) == len(items[k].requests):
             responses = [received[k][j] for j in sorted(received[k])]
-            record = task.score(items[k], responses)
+            record = stamp(task.score(items[k], responses), items[k].doc)
             record.setdefault("usage", response_usage(responses))
             save([record])
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..metrics import catalog
 from ..models.base import GenerateRequest, GenerateResponse
 from ..run import lifecycle
+from ..run.records import stamp
 from ..scoring import text_of
 from ..store import Store, run_key
 from .inputs import generation_key, render
@@ -112,7 +113,7 @@ def record(cell: Cell, i: int, row: Row, text: str, cached: bool, scoring: Scori
         per_item = [n for n in scoring.metrics if n != "perplexity"]
         out.update(catalog.item_scores(per_item, text, out["reference"], scoring.lang))
     out.update(cached=cached, gen_key=cell.keys[i])
-    return out
+    return stamp(out, row)
 
 
 def fill(db: Store, cells: Sequence[Cell], rows: Sequence[Row], scoring: Scoring, batch_size: int) -> None:

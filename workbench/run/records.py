@@ -16,6 +16,7 @@ User tables (a DataFrame to rate) are read with the same aliases through :func:`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +34,22 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "reference": ("reference", "target"),
     "model": ("model",),
 }
+
+
+ITEM_FP = "item_fp"  # the record's item identity: a fingerprint of the document it scored
+
+
+def item_fingerprint(doc: Mapping[str, Any]) -> str:
+    """The identity of one document (a data row): equal rows from any run, file or split give equal ids, so two
+    runs are matched item by item on what they scored, never on position alone."""
+    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def stamp(record: Record, doc: Mapping[str, Any]) -> Record:
+    """``record`` with its item's identity (``item_fp``) added."""
+    record[ITEM_FP] = item_fingerprint(doc)
+    return record
 
 
 def text(value: Any) -> str | None:
