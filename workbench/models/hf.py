@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import WorkbenchError
 from .base import (
@@ -20,6 +20,9 @@ from .base import (
     Progress,
     rolling_windows,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 TOKENIZER_INFINITY = 1000000000000000019884624838656  # transformers' "no limit" model_max_length
 
@@ -55,6 +58,29 @@ def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation
     whole = encode(tokenizer, context + continuation)
     ctx = encode(tokenizer, context)
     return ctx, whole[len(ctx) :]
+
+
+def _keys_values(layer: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """The keys and values a cache layer holds after a forward pass (every layer of an attention model has them)."""
+    from transformers.cache_utils import CacheLayerMixin
+
+    if isinstance(layer, CacheLayerMixin) and layer.keys is not None and layer.values is not None:
+        return layer.keys, layer.values
+    raise WorkbenchError(f"Generation needs keys and values in every cache layer, not a {type(layer).__name__}.")
+
+
+def whole_characters(tokenizer: Any, ids: Sequence[int], text: str) -> str:
+    """``text`` (the decoded ``ids``) without a character cut in half at its end.
+
+    Byte-level tokens split one Hangul syllable or emoji over up to four tokens, so a sequence stopped by the
+    token limit can end inside a character, which decodes as U+FFFD. The tokens of the unfinished character are
+    left out (the count of generated tokens is unchanged).
+    """
+    keep = len(ids)
+    while text.endswith("\ufffd") and keep > 0 and len(ids) - keep < 4:
+        keep -= 1
+        text = tokenizer.decode(ids[:keep], skip_special_tokens=True)
+    return text
 
 
 class HFModel:
@@ -196,14 +222,14 @@ class HFModel:
                 targets += target
                 owners += [request] * len(index)
         states, target = hidden[torch.tensor(rows), torch.tensor(cols)], torch.tensor(targets)
-        token_lp, greedy = [], []
+        lp_chunks, greedy_chunks = [], []
         for start in range(0, len(target), self.reads_per_chunk):
             end = start + self.reads_per_chunk
             logits = self.model.get_output_embeddings()(states[start:end])
             logprobs = torch.log_softmax(logits.float(), dim=-1)
-            token_lp.append(logprobs.gather(1, target[start:end, None])[:, 0])
-            greedy.append(logprobs.argmax(dim=-1) == target[start:end])
-        token_lp, greedy = torch.cat(token_lp), torch.cat(greedy)
+            lp_chunks.append(logprobs.gather(1, target[start:end, None])[:, 0])
+            greedy_chunks.append(logprobs.argmax(dim=-1) == target[start:end])
+        token_lp, greedy = torch.cat(lp_chunks), torch.cat(greedy_chunks)
         start = 0
         while start < len(owners):
             end = start
@@ -326,14 +352,15 @@ class HFModel:
                         cache = store.as_transformers_cache()
                     store.put(slot, layers)
                     owner[slot], logits[slot] = i, last
-            for slot in [s for s in logits if owner[s] is not None]:
-                i, r = owner[slot], requests[owner[slot]]
+            for slot, i in [(s, o) for s in logits if (o := owner[s]) is not None]:
+                r = requests[i]
                 token = self._choose(logits.pop(slot), r, generators[i])
                 finished = token in stop_ids
                 if not finished:
                     new[i].append(token)
                 text = self.tokenizer.decode(new[i], skip_special_tokens=True)
                 if finished or any(s and s in text for s in r.stop) or len(new[i]) >= r.max_new_tokens:
+                    text = whole_characters(self.tokenizer, new[i], text)
                     for s in r.stop:
                         if s:
                             text = text.split(s)[0]
@@ -344,11 +371,12 @@ class HFModel:
             running = [s for s, o in enumerate(owner) if o is not None]
             if not running or (pending and len(running) < len(owner)):
                 continue  # refill the free slots before the next step
+            assert store is not None  # a running sequence was admitted, which created the store
             if len(running) < len(owner):  # nothing left to admit: the batch shrinks to the running sequences
                 store.keep(running)
                 owner = [owner[s] for s in running]
             positions, mask = store.step_inputs()
-            ids = torch.tensor([[new[i][-1]] for i in owner])
+            ids = torch.tensor([[new[i][-1]] for i in owner if i is not None])  # all running here
             step_logits = self.model(
                 input_ids=ids,
                 attention_mask=self._mask(mask),
@@ -392,14 +420,9 @@ class HFModel:
                 use_cache=True,
                 logits_to_keep=1,
             ).logits[:, -1]
+            kv = [_keys_values(layer) for layer in cache.layers]
             for b, p in enumerate(chunk):
-                yield (
-                    [
-                        (layer.keys[b, :, width - len(p) :], layer.values[b, :, width - len(p) :])
-                        for layer in cache.layers
-                    ],
-                    logits[b],
-                )
+                yield [(keys[b, :, width - len(p) :], values[b, :, width - len(p) :]) for keys, values in kv], logits[b]
             start += n
 
     def _choose(self, logits, request: GenerateRequest, generator) -> int:
