@@ -1,9 +1,13 @@
-"""Shared fixtures: a fresh project store per test, and the real data mirror / default model when present."""
+"""Shared fixtures: a fresh project store per test, and the real data mirror / default model when present;
+the guard that keeps model loads and servers out of the fast lane (tests without the `integration` marker)."""
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +41,116 @@ def project(tmp_path, monkeypatch):
     if MIRROR is not None:
         monkeypatch.setenv("WORKBENCH_DATA_DIR", str(MIRROR))
     return tmp_path
+
+
+# ---- the integration lane ---------------------------------------------------------------------------------
+# `pytest -m "not integration"` is the fast lane; `pytest` (CI's `make test`) runs everything. A test that loads
+# model weights or starts a server carries the `integration` marker. For every test without it, loading a
+# local model or starting a LocalServer fails the test, during its fixtures' setup as well as its body, so a
+# new test that forgets the marker fails in the fast lane with the fix named (it cannot slow that lane down).
+MISSING_MARKER = (
+    "{what} in a test without the `integration` marker. Tests that load a model or start a server are "
+    "integration tests: add `@pytest.mark.integration` to the test (or `pytestmark = pytest.mark.integration` "
+    "to its module), so that `pytest -m 'not integration'` stays the fast lane."
+)
+
+
+def refuse(what: str):
+    def refused(*args: object, **kwargs: object):
+        __tracebackhide__ = True
+        pytest.fail(MISSING_MARKER.format(what=what))  # an outcome exception: no `except Exception` swallows it
+
+    return refused
+
+
+def forbid_models_and_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every way to local weights or a server fail the test, leaving API models (openai:...) alone."""
+    import workbench.models
+    from workbench.models import hf, registry
+
+    from . import serving  # the LocalServer class the `served` fixture and the workbench use
+
+    original_load = registry.load
+
+    def load(spec_text: str, *args: object, **kwargs: object):
+        __tracebackhide__ = True
+        try:
+            kind = registry.resolve(spec_text).kind
+        except Exception:  # not a model at all: the real load raises the error the test may expect
+            kind = None
+        if kind not in (None, "api"):
+            pytest.fail(MISSING_MARKER.format(what=f"Loading the model {spec_text!r}"))
+        return original_load(spec_text, *args, **kwargs)
+
+    monkeypatch.setattr(registry, "load", load)
+    monkeypatch.setattr(workbench.models, "load", load)  # callers use models.load(...), looked up per call
+    # the steps inside any load, however it was reached (a name imported before this patch, a new helper)
+    monkeypatch.setattr(registry, "dequantized_dir", refuse("Dequantizing GGUF weights"))
+    monkeypatch.setattr(hf.HFModel, "__init__", refuse("Building an HFModel (a loaded transformers model)"))
+    monkeypatch.setattr(serving.LocalServer, "start", refuse("Starting a LocalServer (`transformers serve`)"))
+
+
+@contextlib.contextmanager
+def integration_guard(item: pytest.Item) -> Iterator[None]:
+    if item.get_closest_marker("integration") is not None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        forbid_models_and_servers(monkeypatch)
+        yield
+
+
+# Hooks rather than an autouse fixture: module- and session-scoped fixtures (a model loaded once per module)
+# are set up before any function-scoped fixture, and they must be caught too.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    with integration_guard(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    with integration_guard(item):
+        return (yield)
+
+
+# A module whose own `pytestmark` holds the marker is not even imported when `-m` leaves integration tests out:
+# importing test_browser.py or test_notebooks.py alone (nbformat -> jsonschema -> rfc3987_syntax building its
+# grammars) takes several seconds of the fast lane.
+def module_is_integration(path: Path) -> bool:
+    """Its module-level `pytestmark` names pytest.mark.integration (read from the source, nothing imported)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
+        if any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets) and node.value is not None:
+            return any(ast.unparse(n) == "pytest.mark.integration" for n in ast.walk(node.value))
+    return False
+
+
+def integration_deselected(config: pytest.Config) -> bool:
+    """`-m` deselects every integration test, whatever other markers it has ("not integration", ...)."""
+    expr = config.getoption("markexpr", "") or ""
+    if "integration" not in expr:
+        return False
+    try:
+        from _pytest.mark.expression import Expression  # pytest's own -m parser (not public: hence the fallback)
+
+        compiled = Expression.compile(expr)
+        return not any(
+            compiled.evaluate(lambda name, *args, other=other, **kwargs: name == "integration" or other)
+            for other in (False, True)
+        )
+    except Exception:
+        return False  # collect and deselect as usual, only slower
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        if integration_deselected(config) and module_is_integration(collection_path):
+            return True
+    return None

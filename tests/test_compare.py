@@ -145,6 +145,7 @@ def test_compare_magic_and_cli(capsys):
     assert "No run 'zzzz'" in capsys.readouterr().err
 
 
+@pytest.mark.integration
 @needs_mirror
 @needs_model
 def test_two_real_arc_runs_with_different_shots():

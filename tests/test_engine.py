@@ -10,7 +10,7 @@ from workbench.models import GenerateRequest, LoglikelihoodRequest, load
 
 from .conftest import needs_model
 
-pytestmark = needs_model
+pytestmark = [needs_model, pytest.mark.integration]
 
 FEWSHOT = "".join(f"Question: What is {i} plus {i}?\nAnswer: {2 * i}\n\n" for i in range(1, 8))
 

@@ -99,6 +99,7 @@ def test_empty_reference_is_refused():
 
 
 # ---- the real model ----------------------------------------------------------------------------------
+@pytest.mark.integration
 @needs_model
 def test_grid_runs_caches_and_shows_its_cells(capsys):
     prompts = {"plain": "{question}", "brief": "Answer in one word. {question}"}
@@ -134,6 +135,7 @@ def test_grid_runs_caches_and_shows_its_cells(capsys):
         second.outputs("nope")
 
 
+@pytest.mark.integration
 @needs_model
 def test_sampling_is_cached_only_with_a_seed():
     rows = ROWS[:1]
@@ -145,6 +147,7 @@ def test_sampling_is_cached_only_with_a_seed():
     assert (seeded.from_cache, seeded.generated) == (1, 0)
 
 
+@pytest.mark.integration
 @needs_model
 def test_grid_cell_magic_with_rows_from_a_variable(capsys):
     from IPython.testing.globalipapp import get_ipython

@@ -15,7 +15,7 @@ from workbench.store import Store
 
 from .conftest import MIRROR, needs_mirror, needs_model
 
-pytestmark = [needs_mirror, needs_model]
+pytestmark = [needs_mirror, needs_model, pytest.mark.integration]
 LIMIT = 6
 
 

@@ -362,6 +362,7 @@ def test_judge_scores_against_human_ratings(project):
 
 
 # ---- the magic and the command line (a real local model as the judge) -------------------------------------
+@pytest.mark.integration
 @needs_model
 def test_llm_judge_magic_and_cli(project, capsys):
     from IPython.testing.globalipapp import get_ipython

@@ -19,7 +19,7 @@ from workbench.store import Store
 from .conftest import needs_mirror
 from .serving import served  # noqa: F401 (fixture)
 
-pytestmark = needs_mirror
+pytestmark = [needs_mirror, pytest.mark.integration]
 
 
 def check_single(result, calls: int) -> None:

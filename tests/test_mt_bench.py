@@ -76,6 +76,7 @@ def test_bad_input(tmp_path):
         workbench.evaluate("mt_bench", data=str(bad))
 
 
+@pytest.mark.integration
 @needs_model
 def test_local_model_answers_both_turns_of_your_own_questions(tmp_path):
     own = tmp_path / "mine.jsonl"

@@ -12,6 +12,7 @@ from workbench.store import Store
 
 from .conftest import REPO, needs_mirror, needs_model
 
+pytestmark = pytest.mark.integration
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 

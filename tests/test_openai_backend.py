@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -174,10 +175,18 @@ def test_request_body_and_stop_strings():
 
 
 def test_concurrency_limit_and_answers_in_request_order():
-    with StubEndpoint(delay=0.2) as stub:
-        out = ask(fast(stub, concurrency=3), *[f"q{i}" for i in range(7)])
+    """Exactly 3 in flight, whatever the load on the machine: the stub holds the requests until 3 are held
+    (a backend that never sends 3 at once fails the wait), and counts each out before answering it, so one
+    that follows an answer is never counted with the one answered (only a 4th sent at once can make 4)."""
+    with StubEndpoint(gated=True) as stub, ThreadPoolExecutor(1) as caller:
+        model = fast(stub, concurrency=3, timeout=60, max_retries=0)  # no timeout or retry adds a request
+        answers = caller.submit(ask, model, *[f"q{i}" for i in range(7)])
+        assert stub.wait_in_flight(3), f"the backend never sent 3 requests at once (at most {stub.max_in_flight})"
+        assert not stub.wait_in_flight(4, timeout=0.2), "the backend sent a 4th request before any answer"
+        stub.release()
+        out = answers.result(timeout=60)
     assert [r.text for r in out] == [f"answer to: q{i}" for i in range(7)]
-    assert stub.max_in_flight == 3
+    assert stub.max_in_flight == 3 and len(stub.requests) == 7
 
 
 def test_no_request_is_sent_before_the_caller_takes_a_result():
@@ -257,6 +266,7 @@ def test_interrupted_mt_bench_run_resumes_and_reports_cost(project, monkeypatch)
 
 
 # ---- the real server --------------------------------------------------------------------------------------
+@pytest.mark.integration
 @needs_mirror
 def test_generation_through_transformers_serve_keeps_the_key_secret(served, project, monkeypatch):  # noqa: F811
     monkeypatch.setenv(key_variable(served.url), SECRET)  # sent to the server, which ignores it

@@ -78,6 +78,7 @@ def test_mirror_pages_and_the_tokenized_variant_warning():
     assert pages[-1]["page"].splitlines()[0].startswith(" = ")
 
 
+@pytest.mark.integration
 @needs_mirror
 @needs_model
 def test_wikitext_task_on_the_real_model():
@@ -92,6 +93,7 @@ def test_wikitext_task_on_the_real_model():
     assert list(r.summary()["metric"]) == ["word_perplexity", "byte_perplexity", "bits_per_byte"]
 
 
+@pytest.mark.integration
 @needs_model
 def test_perplexity_of_user_text_korean_included():
     from workbench import models
@@ -121,6 +123,7 @@ def test_perplexity_bad_input_saves_nothing():
     assert Store().runs().empty
 
 
+@pytest.mark.integration
 @needs_model
 def test_ppl_magic_and_cli(capsys):
     from IPython.testing.globalipapp import get_ipython

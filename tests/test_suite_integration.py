@@ -10,7 +10,7 @@ from workbench.store import Store
 
 from .conftest import needs_mirror, needs_model
 
-pytestmark = [needs_mirror, needs_model]
+pytestmark = [needs_mirror, needs_model, pytest.mark.integration]
 
 
 def test_mmlu_subject_five_shot_and_truthfulqa_mc2_run_and_save_complete():

@@ -213,6 +213,7 @@ def test_bootstrap_interval_is_finite():
     assert ci is not None and all(math.isfinite(x) for x in ci)
 
 
+@pytest.mark.integration
 @needs_mirror
 @needs_model
 def test_flores_generation_on_the_real_model():
