@@ -8,25 +8,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..settings import store_path
+from .migrations import damaged, open_store
 
 
 class StoreBase:
     """A project's SQLite file. Safe to open from several processes (WAL journal, busy timeout).
 
-    Each part of the store (runs, ratings, ...) is a subclass with its own ``SCHEMA``; the
-    ``Store`` class combines them and creates every part's tables on open.
+    Each part of the store (runs, ratings, ...) is a subclass holding that part's queries; the ``Store``
+    class combines them. The tables themselves are created and upgraded by the versioned migrations in
+    ``migrations.py``: opening checks the file's schema version (cheap when it is up to date), creates a new
+    file, upgrades an older one in place after a backup copy, and refuses a newer file or another program's.
     """
 
-    SCHEMA = ""
+    SCHEMA = ""  # kept for compatibility; the schema lives in migrations.py
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        schemas = dict.fromkeys(cls.__dict__.get("SCHEMA", "") for cls in reversed(type(self).__mro__))
-        with self._connect() as db:
-            for schema in schemas:
-                if schema:
-                    db.executescript(schema)
+        self.schema_version = open_store(self.path)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -36,5 +34,9 @@ class StoreBase:
             db.row_factory = sqlite3.Row
             with db:  # one transaction: committed on success, rolled back on error
                 yield db
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # locked, constraint, ...: the caller's business
+                raise
+            raise damaged(self.path, exc) from exc  # "malformed", "not a database": the file itself
         finally:
             db.close()

@@ -9,21 +9,8 @@ from typing import Any
 
 from .base import StoreBase
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS generations (
-    gen_key TEXT PRIMARY KEY,        -- sha256(model weights + full prompt + params); 'once:<id>' if not reusable
-    cacheable INTEGER NOT NULL,      -- 0 for sampling without a fixed seed: never served from the cache
-    model TEXT NOT NULL,
-    model_fingerprint TEXT NOT NULL,
-    prompt TEXT NOT NULL,            -- the full prompt: text, or JSON chat messages
-    params TEXT NOT NULL,            -- JSON: max_new_tokens, temperature, stop, seed
-    text TEXT NOT NULL,
-    prompt_tokens INTEGER,
-    completion_tokens INTEGER,
-    seconds REAL,
-    created_at REAL NOT NULL
-);
-"""
+# The tables of this part (generations) are defined, versioned and upgraded in migrations.py.
+SCHEMA = ""
 
 
 class GenerationsStore(StoreBase):

@@ -12,25 +12,8 @@ from typing import Any
 
 from .base import StoreBase
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS judgments (
-    run_id TEXT NOT NULL,            -- the judge run (runs.run_id)
-    doc_id INTEGER NOT NULL,         -- the judged item (doc_id in the judged run(s))
-    turn INTEGER NOT NULL,           -- which answer was judged: 1 = first turn; later turns show the earlier ones
-    swapped INTEGER NOT NULL,        -- pairwise: 1 when the second run's answer was shown first (as A); single: 0
-    prompt_name TEXT NOT NULL,       -- e.g. single-ref-multi-en (judge/prompts.py)
-    score REAL,                      -- single: the 1-10 rating; NULL when the judge's text holds none
-    verdict TEXT,                    -- pairwise: 'a', 'b' or 'tie' in the judged runs' terms; NULL when unreadable
-    shown_verdict TEXT,              -- pairwise: what the judge wrote ('A', 'B', 'tie'), before un-swapping
-    parsed INTEGER NOT NULL,         -- 1 when a verdict was read; 0 keeps the text and counts as no verdict
-    judge_output TEXT NOT NULL,      -- the judge's whole reply: its rationale and verdict
-    messages TEXT NOT NULL,          -- JSON: exactly what the judge was sent
-    prompt_tokens INTEGER,
-    completion_tokens INTEGER,
-    written_at REAL NOT NULL,
-    PRIMARY KEY (run_id, doc_id, turn, swapped)
-);
-"""
+# The tables of this part (judgments) are defined, versioned and upgraded in migrations.py.
+SCHEMA = ""
 
 COLUMNS = (
     "run_id",

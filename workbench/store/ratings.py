@@ -17,46 +17,8 @@ from typing import Any
 
 from .base import StoreBase
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS judged_items (
-    item_key TEXT PRIMARY KEY,       -- hash of item id, model, prompt and output
-    item_id TEXT NOT NULL,           -- the prompt's id in its source (a run's doc_id, a grid row, ...)
-    model TEXT,
-    source TEXT,                     -- run id, or the name given to a DataFrame
-    prompt TEXT,
-    reference TEXT,
-    output TEXT,
-    added_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ratings (
-    event_id TEXT PRIMARY KEY,
-    item_key TEXT NOT NULL,
-    rubric TEXT NOT NULL,            -- rubric name, e.g. '1-5', 'pass/fail', 'tone'
-    scale TEXT NOT NULL,             -- JSON list of the rubric's values, in order
-    annotator TEXT NOT NULL,
-    action TEXT NOT NULL,            -- rate | skip | note
-    value TEXT,                      -- the rating (rate events)
-    note TEXT,
-    seconds REAL,                    -- time spent on the item before this click
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ratings_by_rubric ON ratings(rubric, annotator);
-CREATE TABLE IF NOT EXISTS votes (
-    event_id TEXT PRIMARY KEY,
-    arena TEXT NOT NULL,             -- the A/B session's name
-    item_id TEXT NOT NULL,
-    annotator TEXT NOT NULL,
-    left_key TEXT NOT NULL,          -- the output shown on the left (A) ...
-    right_key TEXT NOT NULL,         -- ... and on the right (B)
-    model_left TEXT NOT NULL,
-    model_right TEXT NOT NULL,
-    vote TEXT NOT NULL,              -- A (left better) | B (right better) | tie | both_bad | skip
-    winner TEXT,                     -- the winning model, 'tie' or 'both_bad'; NULL for a skip
-    seconds REAL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS votes_by_arena ON votes(arena, annotator);
-"""
+# The tables of this part (judged_items, ratings and votes) are defined, versioned and upgraded in migrations.py.
+SCHEMA = ""
 
 ITEM_COLUMNS = ("item_key", "item_id", "model", "source", "prompt", "reference", "output", "added_at")
 RATING_COLUMNS = (

@@ -13,36 +13,8 @@ from typing import Any
 
 from .base import StoreBase
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    run_key TEXT NOT NULL,
-    status TEXT NOT NULL,            -- running | complete | failed | interrupted
-    task TEXT NOT NULL,
-    model TEXT NOT NULL,
-    model_identity TEXT NOT NULL,    -- JSON: name, kind, location, weights fingerprint
-    data_source TEXT,
-    data_fingerprint TEXT,
-    prompt_template TEXT,
-    config TEXT NOT NULL,            -- JSON: every parameter (limit, shots, batch size, seed, ...)
-    versions TEXT NOT NULL,          -- JSON: package versions
-    command TEXT,                    -- the magic line, CLI line or Python call that started it
-    metrics TEXT,                    -- JSON, once complete
-    n_items INTEGER,
-    duration_s REAL DEFAULT 0,
-    error TEXT,
-    created_at REAL NOT NULL,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS runs_by_key ON runs(run_key);
-CREATE TABLE IF NOT EXISTS samples (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    doc_id INTEGER NOT NULL,
-    record TEXT NOT NULL,            -- JSON: gold, pred, scores, log-likelihoods, prompt, ...
-    written_at REAL NOT NULL,
-    PRIMARY KEY (run_id, doc_id)
-);
-"""
+# The tables of this part (runs and samples) are defined, versioned and upgraded in migrations.py.
+SCHEMA = ""
 
 RUN_JSON_COLUMNS = ("model_identity", "config", "versions", "metrics")
 
