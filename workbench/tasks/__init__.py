@@ -6,10 +6,10 @@ from ..errors import WorkbenchError, suggest
 from . import arc, flores, gsm8k, hellaswag, kobest, mmlu, mt_bench, truthfulqa, wikitext, winogrande
 from .base import Item, MultipleChoiceTask, Task
 
-REGISTRY: dict[str, Task] = {t.name: t for t in arc.TASKS}
-REGISTRY.update({t.name: t for t in [*wikitext.TASKS, *flores.TASKS]})
-REGISTRY.update({t.name: t for m in (hellaswag, mmlu, truthfulqa, winogrande, gsm8k, kobest) for t in m.TASKS})
-REGISTRY.update({t.name: t for t in mt_bench.TASKS})
+TASKS: list[Task] = [*arc.TASKS, *wikitext.TASKS, *flores.TASKS]
+TASKS += [t for m in (hellaswag, mmlu, truthfulqa, winogrande, gsm8k, kobest) for t in m.TASKS]
+TASKS += mt_bench.TASKS
+REGISTRY: dict[str, Task] = {t.name: t for t in TASKS}
 
 
 def get_task(name: str) -> Task:

@@ -7,7 +7,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..data import DataSpec
 from ..errors import WorkbenchError
@@ -30,21 +30,48 @@ class Item:
 
 class Task(Protocol):
     """Everything callers use of a task: rows -> items of requests, responses -> records -> metrics, plus
-    what the listing, the options and the runner read. ``TaskBase`` gives the optional parts defaults."""
+    what the listing, the options and the runner read. ``TaskBase`` gives the optional parts defaults.
 
-    name: str
-    summary: str
-    data: DataSpec
-    eval_split: str
-    fewshot_split: str | None
-    template: str
-    metrics: tuple[str, ...]
-    default_shots: int  # examples shown when --shots is left out
-    fixed_shots: str  # why --shots cannot change them, or ""
-    size: int | None  # items in the eval split, when known without loading it
-    mirror: str  # where the local mirror keeps the eval split ("" when it has none)
-    multi_turn: bool  # each turn's request is built from the answers before it (next_request)
-    target_lang: str | None  # language of the expected outputs (BLEU's tokenizer), when it is one
+    The attributes are read-only here (properties), so a task may hold them as fields or derive them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def data(self) -> DataSpec: ...
+
+    @property
+    def eval_split(self) -> str: ...
+
+    @property
+    def fewshot_split(self) -> str | None: ...
+
+    @property
+    def template(self) -> str: ...
+
+    @property
+    def metrics(self) -> tuple[str, ...]: ...
+
+    @property
+    def default_shots(self) -> int: ...  # examples shown when --shots is left out
+
+    @property
+    def fixed_shots(self) -> str: ...  # why --shots cannot change them, or ""
+
+    @property
+    def size(self) -> int | None: ...  # items in the eval split, when known without loading it
+
+    @property
+    def mirror(self) -> str: ...  # where the local mirror keeps the eval split ("" when it has none)
+
+    @property
+    def multi_turn(self) -> bool: ...  # each turn's request is built from the answers before it (next_request)
+
+    @property
+    def target_lang(self) -> str | None: ...  # language of the expected outputs (BLEU's tokenizer), when it is one
 
     def select_docs(self, docs: Sequence[Row], limit: int | None) -> list[Row]: ...
 
@@ -64,7 +91,11 @@ class Task(Protocol):
 class TaskBase:
     """Defaults for the optional parts of the Task contract; every task class derives from it."""
 
-    name: str
+    if TYPE_CHECKING:  # a field of most tasks, a property of those that wrap another
+
+        @property
+        def name(self) -> str: ...
+
     default_shots: int = 0
     fixed_shots: str = ""
     size: int | None = None
@@ -88,7 +119,7 @@ class TaskBase:
         """The task with another cap on generated tokens, or a message when it generates nothing."""
         if self.max_new_tokens is None or not dataclasses.is_dataclass(self):
             raise WorkbenchError(f"{self.name} does not generate text, so max_new_tokens does not apply; leave it out.")
-        return cast(Task, dataclasses.replace(self, max_new_tokens=max_new_tokens))  # type: ignore[type-var]
+        return cast(Task, dataclasses.replace(self, max_new_tokens=max_new_tokens))
 
 
 def summarize(records: Sequence[Row], metrics: Sequence[str]) -> dict[str, Any]:

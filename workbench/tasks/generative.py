@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..data import DataSpec
 from ..errors import WorkbenchError
@@ -151,7 +151,7 @@ class GenerativeChoiceTask(TaskBase):
         return self.base.aggregate_metrics(records, self.metrics)
 
 
-def has_choices(task: Task) -> bool:
+def has_choices(task: Task) -> TypeGuard[MultipleChoiceTask]:
     return isinstance(task, MultipleChoiceTask)
 
 
