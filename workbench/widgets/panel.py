@@ -7,7 +7,7 @@ escaped by ``workbench.views.html.escape``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as W
@@ -35,8 +35,10 @@ class Panel:
     """Base of the panels: subclasses add choice buttons and ``render_item``."""
 
     title = ""
+    widget: W.VBox  # the whole panel, which subclasses build with ``layout``
+    keys: Shortcuts | None  # None without anywidget
 
-    def __init__(self, session: Any, choice_keys: dict[str, Callable[[], None]], key_help: str):
+    def __init__(self, session: Any, choice_keys: Mapping[str, Callable[[], None]], key_help: str):
         self.session = session
         self.annotator = W.Text(
             value=session.annotator or "",
