@@ -111,7 +111,12 @@ def normalization_record() -> dict[str, Any]:
 
 def item_scores(names: Sequence[str], prediction: str, reference: str, lang: str | None = None) -> dict[str, float]:
     """Per-item scores for the reference-based metrics in ``names`` (model-based ones are skipped)."""
-    return {n: METRICS[n].item(prediction, reference, lang) for n in names if METRICS[n].item is not None}
+    scores = {}
+    for name in names:
+        score = METRICS[name].item
+        if score is not None:
+            scores[name] = score(prediction, reference, lang)
+    return scores
 
 
 def aggregate(

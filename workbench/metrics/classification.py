@@ -19,7 +19,8 @@ def macro_f1(pairs: Sequence[Pair]) -> float:
     if not pairs:
         return float("nan")
     counts = Counter(pairs)
-    gold, pred = Counter(), Counter()
+    gold: Counter[Hashable] = Counter()
+    pred: Counter[Hashable] = Counter()
     for (g, p), k in counts.items():
         gold[g] += k
         pred[p] += k
