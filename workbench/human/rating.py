@@ -14,7 +14,7 @@ from ..run.records import text
 from ..store import Store
 from .cursor import Cursor
 from .rubric import Rubric
-from .sources import item_rows, items
+from .sources import coverage, item_rows, items, run_id_of, unfinished
 
 _KEEP: Any = object()  # "leave this filter as it is"
 
@@ -34,11 +34,12 @@ def replay(events: pd.DataFrame, key: str = "item_key") -> dict[str, ItemState]:
     for row in events.itertuples(index=False):
         state = states.setdefault(getattr(row, key), ItemState())
         if row.action == "rate":
-            state.value = row.value
+            state.value = text(row.value)
         elif row.action == "skip":
             state.skipped = True
-        if text(row.note) is not None:
-            state.note = row.note
+        note = text(row.note)
+        if note is not None:
+            state.note = note
     return states
 
 
@@ -58,6 +59,7 @@ class RatingSession(Cursor):
         annotator: str | None = None,
         store: Store,
         advance: bool = True,
+        partial: list[dict[str, Any]] | None = None,
     ):
         if items.empty:
             raise WorkbenchError("There is nothing to rate: the table of items is empty.")
@@ -66,8 +68,11 @@ class RatingSession(Cursor):
         self.advance = advance
         self.states: dict[str, ItemState] = {}
         self.filters: dict[str, Any] = {"unrated": False, "label": None, "model": None}
+        self.partial = list(partial or [])  # the unfinished runs these items come from (asked for: partial=True)
         store.add_items(item_rows(self.items))
         super().__init__(store, annotator)
+        if self.partial:
+            self.status = f"{self.status} This is a partial run: {self.partial_note()}.".strip()
 
     @classmethod
     def open(
@@ -80,11 +85,17 @@ class RatingSession(Cursor):
         model: str | None = None,
         store: str | Path | None = None,
         advance: bool = True,
+        partial: bool = False,
     ) -> RatingSession:
-        """A session over a run (id or ``EvalResult``) or a DataFrame of items (see ``items`` for columns)."""
+        """A session over a run (id or ``EvalResult``) or a DataFrame of items (see ``items`` for columns).
+
+        A run that is not complete (running, interrupted, failed) is refused: finish it first by repeating its
+        call. ``partial=True`` rates its saved items anyway; the panel's progress line then says so.
+        """
         db = Store(getattr(source, "store_path", None) or store)
+        cut = unfinished(db, [run_id_of(source)], partial=partial, doing="rate")
         found = items(source, columns=columns, model=model, store=db.path)
-        return cls(found, Rubric.parse(rubric), annotator=annotator, store=db, advance=advance)
+        return cls(found, Rubric.parse(rubric), annotator=annotator, store=db, advance=advance, partial=cut)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -181,9 +192,14 @@ class RatingSession(Cursor):
         """How many of these items the annotator has rated."""
         return sum(self.state(i).value is not None for i in range(len(self)))
 
+    def partial_note(self) -> str:
+        """'' for complete runs; else how much of each unfinished run the items are."""
+        return "; ".join(coverage(info) for info in self.partial)
+
     def progress(self) -> str:
         shown = self.visible()
         where = f"item {self.position + 1} of {len(self)}"
         if len(shown) < len(self):
             where += f" ({len(shown)} match the filters)"
-        return f"{self.rated()} of {len(self)} rated · {where}"
+        partial = f" · partial: {self.partial_note()}" if self.partial else ""
+        return f"{self.rated()} of {len(self)} rated · {where}{partial}"

@@ -16,20 +16,18 @@ from .arena import VOTES
 from .tables import model_pairs, ratings
 
 
-def _long_form(frame: pd.DataFrame, rubric: str | None) -> tuple[pd.DataFrame, list[str] | None, str]:
+def _long_form(frame: pd.DataFrame, rubric: str | None) -> tuple[pd.DataFrame, list[str] | list[int] | None, str]:
     """(item, annotator, value) rows, the ordered categories and the default level for a ratings/votes table."""
     if {"rubric", "value", "item_key"} <= set(frame.columns):
         rubrics = frame["rubric"].unique().tolist()
         if rubric is None and len(rubrics) > 1:
             raise WorkbenchError(f"The ratings use several rubrics {rubrics}; choose one with rubric=...")
         part = frame[frame["rubric"] == (rubric or rubrics[0])] if rubrics else frame
-        scale = json.loads(part["scale"].iloc[0]) if len(part) else None
-        level = "ordinal" if scale and all(v.lstrip("-").isdigit() for v in scale) else "nominal"
+        scale: list[str] | None = json.loads(part["scale"].iloc[0]) if len(part) else None
         long = part.rename(columns={"item_key": "item"})[["item", "annotator", "value"]]
-        if level == "ordinal":
-            long = long.assign(value=long["value"].astype(int))
-            scale = [int(v) for v in scale]
-        return long, scale, level
+        if scale and all(v.lstrip("-").isdigit() for v in scale):
+            return long.assign(value=long["value"].astype(int)), [int(v) for v in scale], "ordinal"
+        return long, scale, "nominal"
     if {"vote", "winner", "model_left", "model_right"} <= set(frame.columns):
         cast = frame[frame["vote"].isin(VOTES)]
         item = cast["item_id"].astype(str) + " :: " + model_pairs(cast)

@@ -3,6 +3,12 @@
 An *item* is an id, a prompt, an optional reference, a model's output and the model's name. A run's records
 are read by ``run.records.Sample`` (so a multiple-choice record gives the chosen option's text, a gsm8k or
 generate-mode record its raw answer); a table's columns are found with the same aliases (``records.FIELDS``).
+An item from a run also carries its identity (``item_fp``, a fingerprint of the document it scored; None in
+records saved before it existed and in tables without an item_fp column), which the A/B sessions pair outputs
+on. The item's key (what ratings and votes attach to) does not include it, so keys saved earlier still hold.
+
+Judging an unfinished run (running, interrupted, failed) is refused unless asked for (``partial=True``):
+:func:`unfinished` says which runs are, and how much of each is saved.
 """
 
 from __future__ import annotations
@@ -16,10 +22,10 @@ from typing import Any
 import pandas as pd
 
 from ..errors import WorkbenchError
-from ..run.records import FIELDS, Sample, column_for, first, text
+from ..run.records import FIELDS, ITEM_FP, Sample, column_for, first, text
 from ..store import Store
 
-ITEM_COLUMNS = ["item_key", "item_id", "model", "source", "prompt", "reference", "output"]
+ITEM_COLUMNS = ["item_key", "item_id", "model", "source", "prompt", "reference", "output", ITEM_FP]
 TABLE_FIELDS = ("item_id", "prompt", "reference", "output", "model")  # what a table's columns can give
 REQUIRED = ("item_id", "prompt", "output")
 
@@ -39,7 +45,7 @@ def with_keys(frame: pd.DataFrame) -> pd.DataFrame:
 
 def item_rows(frame: pd.DataFrame) -> list[dict[str, str | None]]:
     """Rows as dicts of text, missing values (NaN) as None."""
-    return [{k: text(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{str(k): text(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def items(
@@ -52,7 +58,8 @@ def items(
 ) -> pd.DataFrame:
     """The items to judge from a run id, an ``EvalResult`` or a DataFrame, one row per output.
 
-    Columns of the result: item_key, item_id, model, source, prompt, reference, output. A DataFrame needs
+    Columns of the result: item_key, item_id, model, source, prompt, reference, output, item_fp (the item's
+    identity where the records or the table hold one, else None). A DataFrame needs
     an id (item_id, doc_id or id), a prompt (prompt, input or question) and an output (output, generation,
     response, completion, prediction or raw); reference (or target) and model are optional. ``columns`` maps
     other names, e.g. ``{"output": "answer_text"}``. ``model`` names the model when the table has no model column;
@@ -98,6 +105,7 @@ def _from_samples(records: list[dict[str, Any]], model: str, label: str, run_id:
             "prompt": prompts,
             "reference": [s.reference for s in samples],
             "output": outputs,
+            ITEM_FP: [text(s.record.get(ITEM_FP)) for s in samples],
         }
     )
 
@@ -150,5 +158,42 @@ def _from_table(frame: pd.DataFrame, columns: dict[str, str], model: str | None,
             "prompt": frame[found["prompt"]].map(text),
             "reference": frame[found["reference"]].map(text) if found["reference"] else None,
             "output": frame[found["output"]].map(text),
+            ITEM_FP: frame[ITEM_FP].map(text) if ITEM_FP in frame.columns else None,
         }
     )
+
+
+# ---- unfinished runs ---------------------------------------------------------------------------------------
+def run_id_of(source: Any) -> str | None:
+    """The run id of a source that is a run (an id or an ``EvalResult``); None for a table."""
+    if isinstance(source, pd.DataFrame):
+        return None
+    run_id = getattr(source, "run_id", source)
+    return run_id if isinstance(run_id, str) else None
+
+
+def coverage(info: Mapping[str, Any]) -> str:
+    """'4 of 10 items of run 1a2b3c4d (interrupted)': how much of an unfinished run is judged."""
+    return f"{info['items']} of {info['of']} items of run {info['run']} ({info['status']})"
+
+
+def unfinished(db: Store, run_ids: list[str | None], *, partial: bool, doing: str) -> list[dict[str, Any]]:
+    """The runs among ``run_ids`` that are not complete, each as {"run", "status", "items" (saved), "of"
+    (planned)}. Unless ``partial``, the first one is refused: judging part of a run as if it were the whole
+    gives a score of the wrong thing. ``doing`` names what would be done ('rate', 'judge', ...)."""
+    out = []
+    for run_id in dict.fromkeys(r for r in run_ids if r is not None):
+        run = db.run(run_id)
+        if run["status"] == "complete":
+            continue
+        info = {"run": run_id, "status": run["status"], "items": len(db.done_doc_ids(run_id)), "of": run["n_items"]}
+        if not partial:
+            call = f" ({run['command']})" if run.get("command") else ""
+            raise WorkbenchError(
+                f"Run {run_id} is {info['status']}: {info['items']} of {info['of']} items are saved, so to {doing} it "
+                f"now would treat part of the run as the whole. Finish it by repeating its call{call}, which resumes "
+                f"where it stopped; or pass partial=True to {doing} the {info['items']} saved items, recorded as "
+                "covering a partial run."
+            )
+        out.append(info)
+    return out
