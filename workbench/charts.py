@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import pandas as pd
 
@@ -51,8 +52,8 @@ def grid_heatmap(cells: pd.DataFrame, metric: str | None):
     column = cells["model"] if cells["params"].nunique() == 1 else cells["model"] + " | " + cells["params"]
     cells = cells.assign(column=column.map(html.escape), row=cells["prompt"].astype(str).map(html.escape))
     rows, cols = list(dict.fromkeys(cells["row"])), list(dict.fromkeys(cells["column"]))
-    z = [[None] * len(cols) for _ in rows]
-    extra = [[None] * len(cols) for _ in rows]
+    z: list[list[Any]] = [[None] * len(cols) for _ in rows]
+    extra: list[list[Any]] = [[None] * len(cols) for _ in rows]
     for cell in cells.to_dict(orient="records"):
         i, j = rows.index(cell["row"]), cols.index(cell["column"])
         if metric:
@@ -140,7 +141,7 @@ def ranking_chart(table: pd.DataFrame, title: str | None = None):
                 x=part["rating"],
                 y=[html.escape(str(m)) for m in part["model"]],
                 mode="markers",
-                name=labels.get(method, html.escape(str(method))),
+                name=labels.get(str(method), html.escape(str(method))),
                 error_x=interval_bars(part["rating"], part["ci95_low"], part["ci95_high"]),
                 customdata=part[["ci95_low", "ci95_high", "rank", "battles"]].to_numpy(),
                 hovertemplate="%{y}: %{x:.0f}<br>95% interval [%{customdata[0]:.0f}, %{customdata[1]:.0f}]"

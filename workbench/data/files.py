@@ -62,5 +62,5 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     if suffix == ".parquet":
         import pandas as pd
 
-        return pd.read_parquet(path).to_dict(orient="records")
+        return [{str(k): v for k, v in row.items()} for row in pd.read_parquet(path).to_dict(orient="records")]
     raise WorkbenchError(f"Data file {str(path)!r}: unsupported type {suffix!r}; use one of {', '.join(SUFFIXES)}.")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # what each judged run asked and answered, item by item: judge.core's Conversations when the judge has just
 # run, the runs' records read by Sample when a judge run is reopened (both have doc_id, question_id, category,
 # questions and answers)
-Judged = list[tuple[dict[str, Any], Sequence["Conversation | Sample"]]]
+Judged = Sequence[tuple[dict[str, Any], Sequence["Conversation | Sample"]]]
 
 
 @dataclass
@@ -71,6 +71,17 @@ class JudgeResult:
         return list(self.record["config"]["models"])
 
     @property
+    def partial(self) -> list[dict[str, Any]]:
+        """The unfinished runs this judge run covers part of (judged with partial=True): [{"run", "items", "of"}];
+        [] when every judged run was complete."""
+        recorded = self.record["config"].get("partial") or []
+        return [recorded] if isinstance(recorded, dict) else list(recorded)
+
+    def partial_note(self) -> str:
+        """'4 of 10 items of run 1a2b3c4d' for each partial run ('' when none)."""
+        return "; ".join(f"{p['items']} of {p['of']} items of run {p['run']}" for p in self.partial)
+
+    @property
     def metrics(self) -> dict[str, Any]:
         return self.record.get("metrics") or self.compute_metrics()
 
@@ -106,12 +117,15 @@ class JudgeResult:
 
     # ---- summaries -----------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
-        """Single: mean score per category, per turn and overall with 95% intervals. Pairwise: win rates."""
+        """Single: mean score per category, per turn and overall with 95% intervals. Pairwise: win rates.
+        A judge run over part of an unfinished run has the column ``partial`` saying how much of it."""
         from ..tables import judge_score_table, win_rate_table
 
         if self.mode == "single":
-            return judge_score_table(self.scores())
-        return win_rate_table(self.verdicts(), *self._labels())
+            table = judge_score_table(self.scores())
+        else:
+            table = win_rate_table(self.verdicts(), *self._labels())
+        return table.assign(partial=self.partial_note()) if self.partial else table
 
     def by_category(self) -> pd.DataFrame:
         """Single grading: model, category, score and interval per category (the radar chart's input)."""
@@ -205,7 +219,11 @@ class JudgeResult:
             head = f"score {m['score']:.2f} [{m['score_ci95'][0]:.2f}, {m['score_ci95'][1]:.2f}]"
         else:
             head = f"win rate (adjusted) {m['win_rate_adjusted']:.2f}, position bias {m['position_bias']:.2f}"
-        return f"JudgeResult({self.run_id}: {self.mode}, judge {self.judge}, {head}, {m['unparseable']} unreadable)"
+        partial = f", partial: {self.partial_note()}" if self.partial else ""
+        return (
+            f"JudgeResult({self.run_id}: {self.mode}, judge {self.judge}, {head}, {m['unparseable']} unreadable"
+            f"{partial})"
+        )
 
 
 def _none(value: Any) -> Any:

@@ -153,7 +153,8 @@ def dequantized_dir(spec: ModelSpec) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # the weights are plain float tensors now; drop the GGUF quantizer so save_pretrained accepts them
-    model.hf_quantizer = None
+    # (transformers sets hf_quantizer on loaded models without declaring it on PreTrainedModel)
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     target.parent.mkdir(parents=True, exist_ok=True)
