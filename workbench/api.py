@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,8 @@ def evaluate(
     docs = spec.select_docs(rows.rows, limit)
     if not docs:
         raise WorkbenchError(f"{rows.source} has no rows for {task}; check the file or the mirror.")
-    pool = load_rows(spec.data, spec.fewshot_split).rows if shots else []
+    # a task without a fewshot split takes no shots: its build_items says so
+    pool = load_rows(spec.data, spec.fewshot_split).rows if shots and spec.fewshot_split is not None else []
     items = spec.build_items(docs, pool, shots)
     check_kinds(model, items)  # API models answer generation requests only
     identity = models.describe(model)
@@ -263,7 +265,9 @@ def compare_modes(
     from .tasks.generative import for_mode
 
     for_mode(get_task(task), "generate", chat)  # refuse a task without choices before running anything
-    common = {"limit": limit, "batch_size": batch_size, "data": data, "store": store, "command": command}
-    scored = evaluate(task, model, shots=shots, mode="loglikelihood", **common)
-    generated = evaluate(task, model, mode="generate", chat=chat, max_new_tokens=max_new_tokens, **common)
+    run = functools.partial(
+        evaluate, task, model, limit=limit, batch_size=batch_size, data=data, store=store, command=command
+    )
+    scored = run(shots=shots, mode="loglikelihood")
+    generated = run(mode="generate", chat=chat, max_new_tokens=max_new_tokens)
     return ModeComparison(scored, generated)
