@@ -61,7 +61,8 @@ class GenerationsStore(StoreBase):
         """Saved generations (newest first) as a DataFrame, optionally of one model's weights only."""
         import pandas as pd
 
-        query, args = "SELECT * FROM generations", ()
+        query = "SELECT * FROM generations"
+        args: tuple[str, ...] = ()
         if model_fingerprint:
             query, args = query + " WHERE model_fingerprint = ?", (model_fingerprint,)
         with self._connect() as db:
