@@ -23,6 +23,21 @@ Record = dict[str, Any]
 Save = Callable[[list[Record]], None]
 
 
+# what one step of a bar counts: log-likelihood tasks send one request per answer choice
+UNITS = {LoglikelihoodRequest: "choice", GenerateRequest: "answer", RollingRequest: "text"}
+# answers being written grow token by token: the bar shows their share done, not a count that rounds
+GROWING = "{l_bar}{bar}| of {total_fmt} {unit}s [{elapsed}<{remaining}]"
+
+
+def bar_format(unit: str) -> str | None:
+    return GROWING if unit == "answer" else None
+
+
+def unit_of(items: Sequence[Item]) -> str:
+    kinds = {type(r) for item in items[:1] for r in item.requests}
+    return UNITS.get(next(iter(kinds)), "request") if len(kinds) == 1 else "request"
+
+
 def check_kinds(model_name: str, items: Sequence[Item]) -> None:
     """Refuse, before a run is created or weights are loaded, requests the model cannot answer."""
     from ..models import check_requests
@@ -84,7 +99,8 @@ def score_batched(
     from tqdm.auto import tqdm
 
     total = sum(len(i.requests) for i in items)
-    with tqdm(total=total, desc=description, unit="req") as bar:
+    unit = unit_of(items)
+    with tqdm(total=total, desc=description, unit=unit, bar_format=bar_format(unit)) as bar:
         for group in chunks(items, min_requests=4 * batch_size):
             requests = [r for item in group for r in item.requests]
             responses = answer(model, requests, batch_size=batch_size, progress=bar.update)
@@ -117,5 +133,6 @@ def score_streaming(
             record.setdefault("usage", response_usage(responses))
             save([record])
 
-    with tqdm(total=len(requests), desc=description, unit="req") as bar:
+    unit = unit_of(items)
+    with tqdm(total=len(requests), desc=description, unit=unit, bar_format=bar_format(unit)) as bar:
         answer_each(model, requests, on_answer, batch_size=batch_size, progress=bar.update)

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-Progress = Callable[[int], None]
-"""Called with the number of requests just finished, so the runner can advance a progress bar."""
+Progress = Callable[[float], None]
+"""Called with the number of requests just finished, so the runner can advance a progress bar. Generation may
+report a request in parts as its tokens arrive (each token 1/max_new_tokens of it), so a bar moves steadily."""
 
 
 @dataclass(frozen=True)

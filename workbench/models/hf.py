@@ -342,6 +342,7 @@ class HFModel:
         owner: list[int | None] = [None] * n_slots  # request in each slot
         logits: dict[int, Any] = {}  # slot -> logits of its next token
         new: dict[int, list[int]] = {i: [] for i in order}
+        reported: dict[int, float] = {}  # share of each request reported to ``progress``
         while pending or any(o is not None for o in owner):
             free = [s for s, o in enumerate(owner) if o is None]
             if free and pending:
@@ -359,14 +360,17 @@ class HFModel:
                 if not finished:
                     new[i].append(token)
                 text = self.tokenizer.decode(new[i], skip_special_tokens=True)
-                if finished or any(s and s in text for s in r.stop) or len(new[i]) >= r.max_new_tokens:
+                done = finished or any(s and s in text for s in r.stop) or len(new[i]) >= r.max_new_tokens
+                if progress:  # each token moves its request on by 1/max_new_tokens; a finished request is whole
+                    share = 1.0 if done else min(1.0, len(new[i]) / max(1, r.max_new_tokens))
+                    progress(share - reported.get(i, 0.0))
+                    reported[i] = share
+                if done:
                     text = whole_characters(self.tokenizer, new[i], text)
                     for s in r.stop:
                         if s:
                             text = text.split(s)[0]
                     owner[slot] = None
-                    if progress:
-                        progress(1)
                     yield i, text, len(new[i])
             running = [s for s, o in enumerate(owner) if o is not None]
             if not running or (pending and len(running) < len(owner)):
