@@ -23,7 +23,7 @@ MT_BENCH = {
     "doc_id": 3, "question_id": 81, "category": "math", "language": "en", "turns": ["Q1", "Q2"],
     "answers": ["A1", "A2"], "references": ["R1", "R2"], "prompt": "Q1", "output": "A1", "reference": "R1",
 }  # fmt: skip
-TRANSLATION = {"doc_id": 4, "source": "Hello", "reference": "안녕하세요", "prediction": "안녕", "prompt": "English: Hello"}
+TRANSLATION = {"doc_id": 4, "source": "Hello", "reference": "안녕하세요", "prediction": "안녕", "prompt": "En: Hello"}
 CHAT_GRID = {"doc_id": 5, "prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}],
              "prediction": "", "cached": False}  # fmt: skip
 PERPLEXITY = {"doc_id": 6, "prompt": "Some text.", "loglikelihood": -12.5, "tokens": 4}
@@ -40,7 +40,7 @@ def test_each_task_record_reads_the_same_way():
     assert mt.questions == ("Q1", "Q2") and mt.answers == ("A1", "A2") and mt.references == ("R1", "R2")
     assert (mt.category, mt.question_id, mt.language) == ("math", 81, "en")
     tr = Sample.of(TRANSLATION)
-    assert (tr.output, tr.reference, tr.prompt) == ("안녕", "안녕하세요", "English: Hello")
+    assert (tr.output, tr.reference, tr.prompt) == ("안녕", "안녕하세요", "En: Hello")
     chat = Sample.of(CHAT_GRID)
     assert chat.question == "Hi?" and chat.answers == ("",)  # an empty answer is an answer, not a missing one
     ppl = Sample.of(PERPLEXITY)
