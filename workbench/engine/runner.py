@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, RollingRequest
+from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, Progress, RollingRequest
 from ..models.pricing import response_usage
 from ..run.records import stamp
 from ..tasks import Item, Task
@@ -80,7 +80,7 @@ def chunks(items: Sequence[Item], min_requests: int) -> list[list[Item]]:
     return out
 
 
-def answer(model: Model, requests: list[Any], *, batch_size: int, progress: Callable[[int], Any]) -> list[Any]:
+def answer(model: Model, requests: list[Any], *, batch_size: int, progress: Progress) -> list[Any]:
     """Send requests of one kind to the model's matching method."""
     kinds = {type(r) for r in requests}
     if kinds == {LoglikelihoodRequest}:
@@ -120,7 +120,12 @@ def score_streaming(
     interrupted run loses only the requests in flight."""
     from tqdm.auto import tqdm
 
-    requests = [r for item in items for r in item.requests]
+    requests: list[GenerateRequest] = []
+    for item in items:
+        for r in item.requests:
+            if not isinstance(r, GenerateRequest):  # check_kinds refuses these before a run starts
+                raise TypeError(f"a streaming model answers generation requests only, not {type(r).__name__}")
+            requests.append(r)
     owner = [k for k, item in enumerate(items) for _ in item.requests]
     received: dict[int, dict[int, Any]] = {k: {} for k in range(len(items))}
 

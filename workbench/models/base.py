@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-Progress = Callable[[float], None]
+Progress = Callable[[float], object]  # what it returns is ignored (tqdm.update returns a bool)
 """Called with the number of requests just finished, so the runner can advance a progress bar. Generation may
 report a request in parts as its tokens arrive (each token 1/max_new_tokens of it), so a bar moves steadily."""
 
@@ -81,8 +81,11 @@ class Model(Protocol):
     """What every backend offers. ``identity`` says exactly which weights answered; ``capabilities`` what
     it can answer and how."""
 
-    name: str
-    capabilities: Capabilities
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     def identity(self) -> dict[str, Any]: ...
 
@@ -103,6 +106,17 @@ class StreamingModel(Model, Protocol):
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, progress: Progress | None = None
     ) -> Iterator[tuple[int, GenerateResponse]]: ...
+
+
+@runtime_checkable
+class LocalModel(Model, Protocol):
+    """A backend that runs the weights here, so it knows its tokenizer and context window (perplexity counts
+    tokens with them)."""
+
+    @property
+    def max_length(self) -> int: ...
+
+    def encode(self, text: str) -> list[int]: ...
 
 
 def rolling_windows(tokens: Sequence[int], prefix_token: int, max_len: int) -> list[tuple[list[int], list[int]]]:
