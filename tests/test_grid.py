@@ -81,7 +81,7 @@ def test_cell_magic_prompt_blocks():
         ({"reference": None, "metrics": ["chrf"]}, "name the reference column"),
         ({"reference": "gold"}, r"Reference column 'gold' is missing.*question, answer"),
         ({"params": {"temperatur": 1}}, "Unknown generation parameter"),
-        ({"models": ["no-such-model"]}, "Unknown model 'no-such-model'"),
+        ({"models": ["smollm2-13"]}, r"Unknown model 'smollm2-13'\. Did you mean 'smollm2-135m'"),
     ],
 )  # fmt: skip
 def test_bad_input_is_named_and_nothing_is_saved(kwargs, message):

@@ -25,7 +25,7 @@ from ..metrics import catalog
 from ..models import DEFAULT_MODEL
 from ..scoring import RowsLike, as_rows, columns_of, require_references
 from ..store import Store
-from .cells import Cell, Scoring, add_perplexities, fill, make_cell, open_runs, run_spec
+from .cells import Cell, Scoring, add_perplexities, fill, load_models, make_cell, open_runs, run_spec
 from .inputs import DEFAULT_PARAMS, generation_key, named_prompts, param_sets, params_label, placeholders, render
 from .result import GridResult
 
@@ -106,13 +106,15 @@ def grid(
     db = Store(store)
     data_fp = fingerprint(data)
     call = command or options.call_text("grid", options.GRID, values, list(templates))
+    lms = load_models(db, cells)
+    scorer = model_registry.load(ppl_model) if "perplexity" in names else None
     grid_id = open_runs(db, cells, [run_spec(c, source, data_fp, call, len(data)) for c in cells])
     with contextlib.ExitStack() as stack:
         for cell in cells:
             stack.enter_context(cell.opened.recording(share=1 / len(cells)))
-        fill(db, cells, data, scoring, batch_size)
-        if "perplexity" in names:
-            add_perplexities(ppl_model, cells)
+        fill(db, cells, data, scoring, lms, batch_size)
+        if scorer is not None:
+            add_perplexities(scorer, cells)
         results = [cell.opened.records() for cell in cells]
     for cell, records in zip(cells, results):
         cell.opened.finish(catalog.aggregate(names, records, lang=lang) if names else {"n": len(records)})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..metrics import catalog
-from ..models.base import GenerateRequest, GenerateResponse
+from ..models.base import GenerateRequest, GenerateResponse, Model
 from ..run import lifecycle
 from ..run.records import stamp
 from ..scoring import text_of
@@ -116,7 +116,19 @@ def record(cell: Cell, i: int, row: Row, text: str, cached: bool, scoring: Scori
     return stamp(out, row)
 
 
-def fill(db: Store, cells: Sequence[Cell], rows: Sequence[Row], scoring: Scoring, batch_size: int) -> None:
+def load_models(db: Store, cells: Sequence[Cell]) -> dict[str, Model]:
+    """The models with outputs the cache lacks, loaded before any run exists (a model that cannot load leaves
+    no failed cell behind)."""
+    from .. import models
+
+    cached = db.cached_generations([k for c in cells for k in c.keys if not k.startswith("once:")])
+    needed = dict.fromkeys(c.model for c in cells for k in c.keys if k not in cached)
+    return {m: models.load(m) for m in needed}
+
+
+def fill(
+    db: Store, cells: Sequence[Cell], rows: Sequence[Row], scoring: Scoring, lms: dict[str, Model], batch_size: int
+) -> None:
     """Save every missing row of every cell: from the cache at once, else as soon as it is generated."""
     waiting: dict[str, list[tuple[Cell, int]]] = {}  # generation key -> the (cell, row) pairs that need it
     for cell in cells:
@@ -137,20 +149,22 @@ def fill(db: Store, cells: Sequence[Cell], rows: Sequence[Row], scoring: Scoring
         deliver(key, cached[key]["text"], True)
     for model in dict.fromkeys(pairs[0][0].model for pairs in waiting.values()):
         todo = [(key, *pairs[0]) for key, pairs in waiting.items() if pairs[0][0].model == model]
-        generate(db, todo, deliver, batch_size)
+        generate(db, lms[model], todo, deliver, batch_size)
 
 
 def generate(
-    db: Store, todo: Sequence[tuple[str, Cell, int]], deliver: Callable[[str, str, bool], None], batch_size: int
+    db: Store,
+    lm: Model,
+    todo: Sequence[tuple[str, Cell, int]],
+    deliver: Callable[[str, str, bool], None],
+    batch_size: int,
 ) -> None:
     """Generate one model's missing outputs; each answer is saved (generation and rows) on arrival."""
     from tqdm.auto import tqdm
 
-    from .. import models
     from ..engine.answering import answer_each
 
     model = todo[0][1].model
-    lm = models.load(model)
     requests = [
         GenerateRequest(cell.prompts[i], max_new_tokens=cell.params["max_new_tokens"],
                         temperature=cell.params["temperature"], stop=tuple(cell.params["stop"]),
@@ -186,16 +200,14 @@ def generate(
         answer_each(lm, requests, on_answer, batch_size=batch_size, chunk_size=4 * batch_size, progress=bar.update)
 
 
-def add_perplexities(model: str, cells: Sequence[Cell]) -> None:
+def add_perplexities(lm: Any, cells: Sequence[Cell]) -> None:
     """Token perplexity (under ``model``) of each distinct non-empty output, added to the rows lacking it."""
-    from .. import models
     from ..metrics.perplexity import perplexity
 
     missing = {id(c): [r for r in c.opened.records() if "perplexity" not in r] for c in cells}
     unique = [t for t in dict.fromkeys(r["prediction"] for rs in missing.values() for r in rs) if t.strip()]
     scores: dict[str, float] = {}
     if unique:
-        lm = models.load(model)
         lls = lm.rolling_loglikelihood(unique)
         scores = {t: perplexity(sum(ll), len(lm.encode(t))) for t, ll in zip(unique, lls)}
     for cell in cells:

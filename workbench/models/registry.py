@@ -46,6 +46,7 @@ ACCEPTED_FORMS = (
     "API models are 'openai:MODEL' or 'openai:MODEL@http://HOST:PORT/v1'"
 )
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+LEGACY_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(@[\w./-]+)?$")  # no namespace; a name near an alias is a typo
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ def resolve(spec: str) -> ModelSpec:
             f"A model must be {ACCEPTED_FORMS.format(aliases=', '.join(ALIASES))}."
         )
     if HUB_ID.match(spec) and not spec.startswith((".", "/", "~")):
+        repo, _, rev = spec.partition("@")
+        return ModelSpec(spec, "hub", repo, rev or None)
+    if LEGACY_HUB_ID.match(spec) and not suggest(spec, ALIASES):  # gpt2, distilgpt2: hub ids from before namespaces
         repo, _, rev = spec.partition("@")
         return ModelSpec(spec, "hub", repo, rev or None)
     raise WorkbenchError(
@@ -193,8 +197,8 @@ def load(spec_text: str) -> Any:
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
     except OSError as exc:
         raise WorkbenchError(
-            f"Could not load model {spec_text!r} from {source!r}: {exc}. If you are offline, use a local "
-            f"directory, a .gguf file or an alias ({', '.join(ALIASES)}) instead of a hub id."
+            f"Could not load model {spec_text!r} from {source!r}: {str(exc).rstrip('. ')}. If you are offline, use a "
+            f"local directory, a .gguf file or an alias ({', '.join(ALIASES)}) instead of a hub id."
         ) from None
     identity = {
         "name": spec.name,
