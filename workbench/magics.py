@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from IPython.core import magic_arguments
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -26,6 +27,13 @@ def show_figure(fig) -> None:
 
 def report(error: WorkbenchError) -> None:
     print(f"workbench: {error}", file=sys.stderr)
+
+
+def user_ns(magics: Magics) -> dict[str, Any]:
+    """The notebook's variables (IPython gives magics their shell when it registers them, before any runs)."""
+    if magics.shell is None:
+        raise RuntimeError(f"{type(magics).__name__} is not registered with an IPython shell")
+    return magics.shell.user_ns
 
 
 @magics_class
@@ -107,8 +115,8 @@ class TextMagics(Magics):
     def _value(self, text: str):
         """A variable of the notebook when ``text`` names one, else ``text`` itself (a path, task or text)."""
         text = text.strip()
-        if text.isidentifier() and text in self.shell.user_ns:
-            return self.shell.user_ns[text]
+        if text.isidentifier() and text in user_ns(self):
+            return user_ns(self)[text]
         return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"" else text
 
     @with_options(options.PPL)
@@ -147,7 +155,7 @@ class TextMagics(Magics):
             result = commands.grid(args, command, prompts=grid_prompts(cell), resolve=self._value)
         except WorkbenchError as error:
             return report(error)
-        self.shell.user_ns["_grid"] = result
+        user_ns(self)["_grid"] = result
         display(result.cells)
         show_figure(result.figure())
         from .widgets import grid_browser
@@ -207,7 +215,7 @@ class JudgeMagics(Magics):
             result = commands.judge(args, f"%llm_judge {line.strip()}")
         except WorkbenchError as error:
             return report(error)
-        self.shell.user_ns["_judged"] = result
+        user_ns(self)["_judged"] = result
         print(result)
         display(result.summary())
         show_figure(result.figure())
