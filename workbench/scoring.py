@@ -270,7 +270,7 @@ def perplexity(
     )
     items = task.build_items(rows, [], 0)
     check_kinds(model, items)  # API models cannot score every token of a text
-    lm = models.load(model)  # loaded before the run exists: a model that fails to load leaves no run behind
+    lm = models.load_local(model)  # loaded before the run exists: a model that fails to load leaves no run behind
     task.count_tokens = lambda text: len(lm.encode(text))
     db = Store(store)
     run = lifecycle.start(

@@ -107,7 +107,7 @@ def grid(
     data_fp = fingerprint(data)
     call = command or options.call_text("grid", options.GRID, values, list(templates))
     lms = load_models(db, cells)
-    scorer = model_registry.load(ppl_model) if "perplexity" in names else None
+    scorer = model_registry.load_local(ppl_model) if "perplexity" in names else None
     grid_id = open_runs(db, cells, [run_spec(c, source, data_fp, call, len(data)) for c in cells])
     with contextlib.ExitStack() as stack:
         for cell in cells:

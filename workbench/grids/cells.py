@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..metrics import catalog
-from ..models.base import GenerateRequest, GenerateResponse, Model
+from ..models.base import GenerateRequest, GenerateResponse, LocalModel, Model
 from ..run import lifecycle
 from ..run.records import stamp
 from ..scoring import text_of
@@ -200,7 +200,7 @@ def generate(
         answer_each(lm, requests, on_answer, batch_size=batch_size, chunk_size=4 * batch_size, progress=bar.update)
 
 
-def add_perplexities(lm: Any, cells: Sequence[Cell]) -> None:
+def add_perplexities(lm: LocalModel, cells: Sequence[Cell]) -> None:
     """Token perplexity (under ``model``) of each distinct non-empty output, added to the rows lacking it."""
     from ..metrics.perplexity import perplexity
 

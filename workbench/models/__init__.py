@@ -4,11 +4,12 @@ from .base import (
     Capabilities,
     GenerateRequest,
     GenerateResponse,
+    LocalModel,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
     Model,
 )
-from .registry import ALIASES, DEFAULT_MODEL, capabilities, check_requests, describe, load, resolve
+from .registry import ALIASES, DEFAULT_MODEL, capabilities, check_requests, describe, load, load_local, resolve
 
 __all__ = [
     "ALIASES",
@@ -17,11 +18,13 @@ __all__ = [
     "GenerateRequest",
     "GenerateResponse",
     "LoglikelihoodRequest",
+    "LocalModel",
     "LoglikelihoodResponse",
     "Model",
     "capabilities",
     "check_requests",
     "describe",
     "load",
+    "load_local",
     "resolve",
 ]

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import WorkbenchError, suggest
 from ..settings import cache_dir
-from .base import API, LOCAL, Capabilities
+from .base import API, LOCAL, Capabilities, LocalModel, Model, RollingRequest
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,8 @@ def dequantized_dir(spec: ModelSpec) -> Path:
     return target
 
 
-def load(spec_text: str) -> Any:
-    """Load a model for scoring; returns an HFModel."""
+def load(spec_text: str) -> Model:
+    """Load a model for scoring: an OpenAIModel for an API model, else an HFModel."""
     from .hf import HFModel
 
     spec = resolve(spec_text)
@@ -209,6 +209,15 @@ def load(spec_text: str) -> Any:
         "dtype": "float32",
     }
     return HFModel(spec.name, model, tokenizer, identity)
+
+
+def load_local(spec_text: str) -> LocalModel:
+    """Load a model whose tokens the caller counts (perplexity): local weights; an API model is refused."""
+    check_requests(spec_text, {RollingRequest})
+    model = load(spec_text)
+    if not isinstance(model, LocalModel):  # every backend that loads weights here has them
+        raise WorkbenchError(f"{spec_text}: its backend does not expose a tokenizer, which perplexity needs.")
+    return model
 
 
 def capabilities(spec_text: str) -> Capabilities:
