@@ -1,4 +1,4 @@
-"""Paired run comparison: bootstrap interval, McNemar's exact test, flips, refusals and warnings."""
+"""Paired run comparison: bootstrap interval, McNemar's exact test, flips, refusals and caveats."""
 
 from __future__ import annotations
 
@@ -88,16 +88,19 @@ def test_no_shared_items_is_refused_clearly():
         workbench.compare(a, b)
 
 
-def test_different_data_or_prompts_warn():
-    a = acc_run(A)
-    with pytest.warns(UserWarning, match="data fingerprints differ"):
+def test_different_data_is_refused_and_different_prompts_are_caveats(capsys):
+    a = acc_run(A)  # records without item identities: matched by item number only on the same data
+    with pytest.raises(WorkbenchError, match="saved before records carried item identities"):
         workbench.compare(a, acc_run(B, data="sha256:other"))
-    with pytest.warns(UserWarning, match="prompt templates differ"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # caveats are no Python warnings
         c = workbench.compare(a, acc_run(B, template="Q: {question}"))
-    assert any("prompt templates differ" in w for w in c.warnings)
-    shifted = saved_run([{"doc_id": i, "acc": v, "prompt": f"other {i}"} for i, v in enumerate(B)])
-    with pytest.warns(UserWarning, match="12 shared items were shown different prompts"):
-        workbench.compare(a, shifted)
+        assert any("prompt templates differ" in w for w in c.caveats) and "prompt templates differ" in c.summary()
+        shifted = saved_run([{"doc_id": i, "acc": v, "prompt": f"other {i}"} for i, v in enumerate(B)])
+        c = workbench.compare(a, shifted)
+    assert "12 shared items were shown different prompts" in c.table().iloc[0]["caveats"]
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("workbench: comparing ") for line in err)
 
 
 def test_unknown_metric_lists_the_shared_ones():
@@ -151,7 +154,9 @@ def test_compare_magic_and_cli(capsys):
 def test_two_real_arc_runs_with_different_shots():
     zero = workbench.evaluate("arc_easy", limit=3)
     one = workbench.evaluate("arc_easy", limit=3, shots=1)
-    with pytest.warns(UserWarning, match="3 shared items were shown different prompts"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same items (their data fingerprints differ by the few-shot pool)
         c = workbench.compare(zero.run_id, one.run_id)
-    assert c.metric == "acc" and c.n_shared == 3 and c.mcnemar is not None
+    assert c.caveats == ["3 shared items were shown different prompts (e.g. doc 0)."]
+    assert c.metric == "acc" and c.n_shared == 3 and c.mcnemar is not None and c.matched_by == "item"
     assert c.bootstrap.a == pytest.approx(zero.metrics["acc"]) and c.bootstrap.b == pytest.approx(one.metrics["acc"])

@@ -308,6 +308,7 @@ def test_bad_judge_calls_name_the_fix(project):
     with pytest.raises(WorkbenchError, match="no answers yet"):
         workbench.judge(arc, judge=judge)
     db.add_samples(arc, [{"doc_id": 0, "gold": 1, "pred": 0, "loglikelihoods": [-1.0, -2.0]}])
+    db.finish_run(arc, {"n": 1})
     with pytest.raises(WorkbenchError, match="no question/answer to judge.*loglikelihoods"):
         workbench.judge(arc, judge=judge)
 

@@ -187,6 +187,8 @@ def unfinished(db: Store, run_ids: list[str | None], *, partial: bool, doing: st
         if run["status"] == "complete":
             continue
         info = {"run": run_id, "status": run["status"], "items": len(db.done_doc_ids(run_id)), "of": run["n_items"]}
+        if not info["items"]:
+            continue  # nothing saved yet: the caller says so (there is nothing to judge, partial or not)
         if not partial:
             call = f" ({run['command']})" if run.get("command") else ""
             raise WorkbenchError(

@@ -201,6 +201,7 @@ def judge(
     batch_size: int = 8,
     store: str | Path | None = None,
     command: str | None = None,
+    partial: bool = False,
 ) -> JudgeResult:
     """Judge a run's answers with an LLM and save every verdict; returns a ``JudgeResult``.
 
@@ -212,8 +213,13 @@ def judge(
     ``turns=[1]`` judges only first turns. Korean questions get Korean prompts (``language='auto'``).
     ``terse=True`` ends each prompt with a short verdict cue, which small local judges need to answer in the
     format at all (their rationales are then minimal). Repeating an interrupted call resumes it.
+    A run that is not complete (running, interrupted, failed) is refused: finish it first by repeating its call.
+    ``partial=True`` judges its saved items anyway and records that in the judge run's config
+    (``"partial": {"run": id, "items": 4, "of": 10}``, a list when both runs of a pairwise judging are partial),
+    which ``JudgeResult``'s repr and ``summary()`` show.
     """
     from ..data import fingerprint
+    from ..human.sources import unfinished
     from ..run import lifecycle
     from .results import JudgeResult
 
@@ -238,6 +244,7 @@ def judge(
 
     run_ids = [_run_id(run)] + ([_run_id(other)] if other is not None else [])
     db = Store(store or getattr(run, "store_path", None))
+    cut = unfinished(db, run_ids, partial=partial, doing="judge")
     judged = []
     for rid in run_ids:
         r = db.run(rid)
@@ -259,8 +266,13 @@ def judge(
     used = prompts.templates(sorted({c.prompt_name for c in calls}))
     values = {"runs": run_ids, "judge": judge_name, "mode": "pairwise" if mode_key == "pair" else "single",
               "reference": reference, "turns": turns, "language": language, "terse": terse, "limit": limit,
-              "max_new_tokens": max_new_tokens, "store": store, "batch_size": batch_size}  # fmt: skip
+              "max_new_tokens": max_new_tokens, "store": store, "batch_size": batch_size,
+              "partial": partial}  # fmt: skip
     config = {**options.config(options.JUDGE, values), "models": [r["model"] for r, _ in judged]}
+    config.pop("partial", None)  # recorded below, as what the judged runs held, only where one was unfinished
+    if cut:
+        covered = [{"run": c["run"], "items": c["items"], "of": c["of"]} for c in cut]
+        config["partial"] = covered[0] if len(covered) == 1 else covered
     data_fp = fingerprint([vars(c) for _, convs in judged for c in convs])
     key = {"judge": identity["fingerprint"], "data": data_fp, "prompts": used, **config}
     run_spec = lifecycle.RunSpec(

@@ -190,7 +190,8 @@ class JudgeResult:
                 shown = f"{shown} (asked {'B first' if r['swapped'] else 'A first'})"
             cells = [r["question_id"], r["category"], r["turn"], r["question"], *(r[a] for a in answers), shown]
             body.append([*cells, r["rationale"]])
-        title = html.escape(f"{self.mode} judgments by {self.judge} of {', '.join(self.models)}")
+        partial = f" (partial: {self.partial_note()})" if self.partial else ""
+        title = html.escape(f"{self.mode} judgments by {self.judge} of {', '.join(self.models)}{partial}")
         return html.HTML(f"<div><b>{title}</b>{html.table(headers, body)}</div>")
 
     def with_human(self, other: JudgeResult | None = None, **options: Any) -> pd.DataFrame:
