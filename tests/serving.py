@@ -4,7 +4,8 @@
   session. Only for tests marked ``integration``. A server that cannot start fails the test with the reason
   (only missing weights skip).
 - ``StubEndpoint``: a scripted OpenAI-compatible endpoint (stdlib http.server in a thread) for fault tests
-  only: 429, 5xx, timeouts, malformed JSON, 401, 404. Integration tests use the real server.
+  only: 429, 5xx, timeouts, answers that trickle in, malformed JSON, 401, 404. Integration tests use the real
+  server.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def served(request: pytest.FixtureRequest) -> LocalServer:
 
 
 # ---- the stub endpoint for fault tests -----------------------------------------------------------------
-Action = tuple  # ("ok",) | ("status", code, body[, headers]) | ("sleep", seconds) | ("malformed",) | ("drop",)
+Action = tuple  # ("ok",) | ("status", code, body[, headers]) | ("sleep", seconds) | ("trickle", seconds per byte)
+#                 | ("malformed",) | ("drop",)
 
 
 def completion(text: str, prompt_tokens: int = 11, completion_tokens: int = 3, model: str = "stub") -> dict:
@@ -79,7 +81,9 @@ class _QuietServer(ThreadingHTTPServer):
 class StubEndpoint:
     """POST /v1/chat/completions answers from ``script`` (one action per request, then ``default``).
 
-    "ok" answers ``reply(body)`` (default: 'answer to: <last user message>'); every request's headers and body
+    "ok" answers ``reply(body)`` (default: 'answer to: <last user message>'); "trickle" sends that answer's headers
+    at once and then its body one byte every ``seconds`` (a server that is slow but never silent); every
+    request's headers and body
     are kept in ``requests``; ``max_in_flight`` is the most requests it held at once. A request counts as in
     flight from its arrival until just before its answer is sent, so a client that sends the next request
     only after an answer can never be counted twice. ``gated=True`` holds every request until ``release()``;
@@ -147,14 +151,21 @@ class StubEndpoint:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-            def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self, code: int, payload: bytes, headers: dict[str, str] | None = None, per_byte: float = 0.0
+            ) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(payload)
+                if not per_byte:
+                    self.wfile.write(payload)
+                    return
+                for i in range(len(payload)):  # ends with BrokenPipeError once the client has given up
+                    self.wfile.write(payload[i : i + 1])
+                    time.sleep(per_byte)
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -164,6 +175,7 @@ class StubEndpoint:
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
                     stub.lock.notify_all()
                 answer: tuple[int, bytes, dict[str, str] | None] | None = None  # None: drop the connection
+                per_byte = 0.0
                 try:
                     stub.gate.wait()
                     action = stub._next()
@@ -171,6 +183,8 @@ class StubEndpoint:
                     if action[0] == "sleep":
                         time.sleep(action[1])
                         action = ("ok",)
+                    elif action[0] == "trickle":
+                        per_byte, action = action[1], ("ok",)
                     if action[0] == "ok":
                         answer = (200, json.dumps(completion(stub.reply(body))).encode(), None)
                     elif action[0] == "status":
@@ -185,6 +199,6 @@ class StubEndpoint:
                 if answer is None:
                     self.close_connection = True
                 else:
-                    self._send(*answer)
+                    self._send(*answer, per_byte=per_byte)
 
         return Handler

@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -114,6 +115,10 @@ class OpenAIModel:
     ``concurrency`` requests are in flight at once; timeouts, connection failures, 408/409/429 and 5xx
     answers and malformed bodies are retried ``max_retries`` times with exponential backoff (honouring
     Retry-After); 401/403 and 404 stop at once with a message naming the fix.
+
+    ``timeout`` (``$WORKBENCH_API_TIMEOUT``, default 120 s) is a deadline for each attempt as a whole:
+    connecting, sending and receiving the last byte of the answer. A server that trickles its answer (so no
+    single read ever waits long) is given up on when the time is up, like a silent one.
     """
 
     def __init__(
@@ -237,9 +242,9 @@ class OpenAIModel:
             started = time.monotonic()
             wait_s = None
             try:
-                resp = self._client.post(url, json=body, headers=self._headers())
+                resp = self._post(url, body)
             except httpx.TimeoutException:
-                reason = f"no answer within {self.timeout:g} s"
+                reason = f"no complete answer within {self.timeout:g} s"
             except httpx.TransportError as exc:
                 reason = f"could not connect ({type(exc).__name__}); is the server running?"
             else:
@@ -284,6 +289,46 @@ class OpenAIModel:
             log.warning("%s: %s; retry %d of %d in %.1f s", self.model, reason, attempt + 1, self.max_retries, delay)
             time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _post(self, url: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` and read the whole answer within ``self.timeout`` seconds, or raise httpx.TimeoutException.
+
+        httpx's own timeouts limit each network operation, so an answer arriving one byte at a time never
+        trips them. The exchange runs in a helper thread that stops at the first chunk past the deadline (or
+        at a read that waits ``timeout``); this thread waits for it until the deadline and no longer.
+        """
+        import httpx
+
+        deadline = time.monotonic() + self.timeout
+        request = self._client.build_request("POST", url, json=body, headers=self._headers(), timeout=self.timeout)
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def exchange() -> None:
+            try:
+                resp = self._client.send(request, stream=True)
+                try:
+                    chunks = []
+                    for chunk in resp.iter_raw():  # as sent: httpx.Response decodes it below
+                        chunks.append(chunk)
+                        if time.monotonic() > deadline:
+                            raise httpx.ReadTimeout("the answer did not end before the deadline", request=request)
+                finally:
+                    resp.close()
+                outcome["response"] = httpx.Response(
+                    resp.status_code, headers=resp.headers, content=b"".join(chunks), request=request
+                )
+            except BaseException as exc:  # handed to the waiting thread, which raises it
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=exchange, name=f"{self.model}-request", daemon=True).start()
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s", request=request)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
 
     def _server_message(self, resp: Any) -> str:
         try:
