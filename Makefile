@@ -30,6 +30,7 @@ test-install: install
 lint: test-install
 	$(BIN)/ruff check workbench tests benchmarks
 	$(BIN)/ruff format --check workbench tests benchmarks
+	$(BIN)/mypy
 
 test: test-install lint
 	$(BIN)/pytest -q
