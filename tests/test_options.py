@@ -179,9 +179,10 @@ def test_judge_config_and_command_equal_todays(call):
     resolved = {**call, "mode": call["mode"] or ("pairwise" if len(call["runs"]) > 1 else "single")}
     expected = todays_judge_config(resolved["mode"], call["runs"], ["m"], call["reference"], call["turns"],
                                    call["language"], call["terse"], call["limit"], call["max_new_tokens"])  # fmt: skip
+    resolved["partial"] = False  # newer than today's judge: never in its config or key, in its command when set
     assert {**options.config(options.JUDGE, resolved), "models": ["m"]} == expected
     assert {**options.key_fields(options.JUDGE, resolved), "models": ["m"]} == expected  # the key holds the config
-    assert options.call_text("judge", options.JUDGE, call) == todays_judge_command(**call)
+    assert options.call_text("judge", options.JUDGE, {**call, "partial": False}) == todays_judge_command(**call)
 
 
 # ---- one definition reaches every shell and the Python keyword ------------------------------------------
@@ -289,7 +290,8 @@ def test_mode_both_runs_compare_modes_from_either_shell(monkeypatch, mode):
 def test_judge_kwargs_from_either_shell():
     line = "r1 r2 --judge smollm2-135m --turns 1,2 --reference yes --terse"
     expected = {"run": "r1", "other": "r2", "judge": "smollm2-135m", "mode": None, "reference": True, "turns": [1, 2],
-                "language": "auto", "terse": True, "limit": None, "max_new_tokens": 1024, "store": None}  # fmt: skip
+                "language": "auto", "terse": True, "limit": None, "max_new_tokens": 1024, "partial": False,
+                "store": None}  # fmt: skip
     for args in both_parsers("llm_judge", line):
         assert commands.judge_kwargs(args) == expected
     single = commands.judge_kwargs(cli.build_parser().parse_args(["judge", "r1"]))
@@ -323,15 +325,21 @@ def test_grid_prompts_from_a_cell_and_from_prompt_options_parse_alike(monkeypatc
 
 
 def test_llm_rate_without_a_run_picks_the_newest(monkeypatch):
-    import pandas as pd
+    import time
+
+    from workbench.store import Store
+
+    from .test_ratings import mc_run
 
     args = SimpleNamespace(source=None, rubric="good,bad", annotator="ana", store=None)
     with pytest.raises(WorkbenchError, match="No runs in the store yet"):
         commands.rate(args)
-    monkeypatch.setattr(api, "runs", lambda store=None: pd.DataFrame({"run_id": ["new", "old"]}))
+    old = mc_run(Store())
+    time.sleep(0.01)
+    new = mc_run(Store())
     monkeypatch.setattr(workbench.widgets, "rate", lambda **kw: kw)
-    assert commands.rate(args) == {"source": "new", "rubric": ["good", "bad"], "annotator": "ana", "store": None}
-    assert commands.rate(SimpleNamespace(**{**vars(args), "source": "old"}))["source"] == "old"
+    assert commands.rate(args) == {"source": new, "rubric": ["good", "bad"], "annotator": "ana", "store": None}
+    assert commands.rate(SimpleNamespace(**{**vars(args), "source": old}))["source"] == old
 
 
 def test_variable_options_are_looked_up_only_where_the_table_says():
@@ -345,8 +353,9 @@ def test_variable_options_are_looked_up_only_where_the_table_says():
 
 def test_the_judge_command_now_records_the_language():
     call = {"runs": ["r1"], "judge": "j", "mode": None, "reference": "auto", "turns": None, "language": "ko",
-            "terse": False, "limit": None, "max_new_tokens": 1024}  # fmt: skip
+            "terse": False, "limit": None, "max_new_tokens": 1024, "partial": False}  # fmt: skip
     assert options.call_text("judge", options.JUDGE, call) == "workbench.judge('r1', judge='j', language='ko')"
+    assert options.call_text("judge", options.JUDGE, {**call, "partial": True}).endswith("partial=True)")
 
 
 def test_score_grid_and_perplexity_configs_equal_todays():

@@ -229,6 +229,14 @@ SCORE: list[Option] = [
     Option("name", help="Task name of the saved runs.", default="score", shells=(), call="never"),
 ]
 
+PARTIAL = Option(
+    "partial",
+    ("--partial",),
+    "Use a run that is not complete (its saved items only); the result records that it covers part of the run.",
+    default=False,
+    action="store_true",
+)
+
 JUDGE: list[Option] = [
     Option(
         "runs",
@@ -295,6 +303,7 @@ JUDGE: list[Option] = [
         config=True,
         key=True,
     ),
+    PARTIAL,
     STORE,
     Option("batch_size", help="Judge prompts sent at once.", default=8, shells=(), call="never"),
     Option(
@@ -319,6 +328,7 @@ RATE: list[Option] = [
         parse=rubric,
     ),
     Option("annotator", ("--annotator",), "Your name (else type it in the panel)."),
+    PARTIAL,
     STORE,
 ]
 
@@ -326,6 +336,7 @@ ARENA: list[Option] = [
     Option("runs", help="Two or more run ids answering the same items.", nargs="+", keyword=False),
     Option("annotator", ("--annotator",), "Your name (else type it in the panel)."),
     Option("name", ("--name",), "Session name in the store (default: the models compared)."),
+    PARTIAL,
     STORE,
 ]
 

@@ -30,12 +30,14 @@ def arena(
     seed: int = 0,
     store: str | Path | None = None,
     advance: bool = True,
+    partial: bool = False,
 ) -> ArenaPanel:
     """A blind A/B panel over two or more runs (ids or ``EvalResult``s) or DataFrames of items.
 
     One DataFrame with a model column holding several names compares those models; ``outputs`` names
     several output columns of one DataFrame to compare instead. ``names`` renames the sources (one per
-    source); ``name`` is the session's name in the store (default: the models, sorted).
+    source); ``name`` is the session's name in the store (default: the models, sorted). ``partial=True`` votes on
+    runs that are not complete (their saved items only), and says so in the panel.
     """
     session = ArenaSession.open(
         *sources,
@@ -47,6 +49,7 @@ def arena(
         seed=seed,
         store=store,
         advance=advance,
+        partial=partial,
     )
     return ArenaPanel(session)
 

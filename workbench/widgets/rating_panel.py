@@ -22,14 +22,16 @@ def rate(
     model: str | None = None,
     store: str | Path | None = None,
     advance: bool = True,
+    partial: bool = False,
 ) -> RatingPanel:
     """A rating panel over a run (id or ``EvalResult``) or a DataFrame of items; see ``workbench.human.items``.
 
-    Every click is saved at once; reopening resumes at the first item not yet rated. ``panel.session``
+    Every click is saved at once; reopening resumes at the first item not yet rated. ``partial=True`` rates a run
+    that is not complete (its saved items only), and says so in the panel. ``panel.session``
     records ratings from code with the same calls the buttons make (``choose``, ``skip``, ``note``, ...).
     """
     session = RatingSession.open(
-        source, rubric, annotator=annotator, columns=columns, model=model, store=store, advance=advance
+        source, rubric, annotator=annotator, columns=columns, model=model, store=store, advance=advance, partial=partial
     )
     return RatingPanel(session)
 
