@@ -24,10 +24,16 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 
 def raw_rows(path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table, as SQLite holds it, in rowid order."""
+    """Every row of every table, as SQLite holds it, in rowid order: the columns the v0 fixture has (later
+    migrations add columns, which old rows hold as NULL)."""
+    fixture = read_only(FIXTURE)
+    try:
+        names = {t: [r[1] for r in fixture.execute(f"PRAGMA table_info({t})")] for t in TABLES}
+    finally:
+        fixture.close()
     db = read_only(path)
     try:
-        return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
+        return {t: db.execute(f"SELECT {', '.join(names[t])} FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
     finally:
         db.close()
 
@@ -252,7 +258,8 @@ def test_a_folder_is_refused_with_the_fix(tmp_path):
 
 
 # ---- the migration mechanism, with a test-only second migration ------------------------------------------------
-ADD_TAGS = migrations.Migration(2, "runs.tags", "ALTER TABLE runs ADD COLUMN tags TEXT; UPDATE runs SET tags = '[]'")
+NEXT = SCHEMA_VERSION + 1  # the test-only migrations come after the real ones
+ADD_TAGS = migrations.Migration(NEXT, "runs.tags", "ALTER TABLE runs ADD COLUMN tags TEXT; UPDATE runs SET tags = '[]'")
 
 
 def columns(path: Path, table: str) -> list[str]:
@@ -267,8 +274,8 @@ def test_a_new_column_is_one_migration_and_upgrades_v0_and_v1_files(v0, tmp_path
     v1 = tmp_path / "v1.sqlite"
     Store(v1)
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, ADD_TAGS])
-    for path, old in ((v0, 0), (v1, 1)):
-        assert Store(path).schema_version == 2 and marks(path) == (APPLICATION_ID, 2)
+    for path, old in ((v0, 0), (v1, SCHEMA_VERSION)):
+        assert Store(path).schema_version == NEXT and marks(path) == (APPLICATION_ID, NEXT)
         assert "tags" in columns(path, "runs")
         assert path.with_name(f"{path.name}.v{old}-backup").is_file()
     db = sqlite3.connect(v0)
@@ -286,20 +293,21 @@ def test_a_failing_migration_leaves_the_file_at_its_old_version(v0, monkeypatch)
         db.execute("UPDATE runs SET status = 'lost'")
         raise RuntimeError("disk on fire")
 
-    broken = migrations.Migration(3, "fails half-way", "ALTER TABLE samples ADD COLUMN extra TEXT", apply=boom)
+    broken = migrations.Migration(NEXT + 1, "fails half-way", "ALTER TABLE samples ADD COLUMN extra TEXT", apply=boom)
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, ADD_TAGS, broken])
     with pytest.raises(WorkbenchError) as err:
         Store(v0)
     message = str(err.value)
-    assert "from schema version 0 to 3" in message and "migration 3" in message and "disk on fire" in message
+    assert f"from schema version 0 to {NEXT + 1}" in message and f"migration {NEXT + 1}" in message
+    assert "disk on fire" in message
     assert "still at version 0" in message and "v0-backup" in message
     assert marks(v0) == (0, 0) and raw_rows(v0) == before
     assert "tags" not in columns(v0, "runs") and "extra" not in columns(v0, "samples")
     assert "judgments" in {r[1] for r in schema(v0)}
 
     # fixed in a later release: the same file upgrades, with a second backup beside the first
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS[:2]])
-    assert Store(v0).schema_version == 2 and raw_rows(v0)["samples"] == before["samples"]
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS[:NEXT]])
+    assert Store(v0).schema_version == NEXT and raw_rows(v0)["samples"] == before["samples"]
     assert {"project.sqlite.v0-backup", "project.sqlite.v0-backup-2"} <= set(siblings(v0))
 
 

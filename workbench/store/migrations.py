@@ -171,6 +171,21 @@ BASELINE_KEY_COLUMNS = {
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "baseline: runs, samples, judged items, ratings, votes, generations, judgments", BASELINE),
+    Migration(
+        2,
+        "runs.writer_*, heartbeat_at: the process writing a running run, so a dead one's run shows as interrupted "
+        "and a live one's is not shared (liveness.py)",
+        """
+        -- the process that opened the run last: pid, host name, start token (boot, pid namespace, start time)
+        ALTER TABLE runs ADD COLUMN writer_pid INTEGER;
+        ALTER TABLE runs ADD COLUMN writer_host TEXT;
+        ALTER TABLE runs ADD COLUMN writer_start TEXT;
+        -- new at each opening: a writer whose run was taken over by another process stops
+        ALTER TABLE runs ADD COLUMN writer_token TEXT;
+        -- refreshed while the writer works
+        ALTER TABLE runs ADD COLUMN heartbeat_at REAL;
+        """,
+    ),
 ]
 
 

@@ -11,12 +11,24 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..errors import WorkbenchError
+from . import liveness
 from .base import StoreBase
+from .liveness import Writer
 
 # The tables of this part (runs and samples) are defined, versioned and upgraded in migrations.py.
 SCHEMA = ""
 
 RUN_JSON_COLUMNS = ("model_identity", "config", "versions", "metrics")
+WRITER_COLUMNS = ("writer_pid", "writer_host", "writer_start", "writer_token", "heartbeat_at")
+
+
+class RunInProgress(WorkbenchError):
+    """The unfinished run of this call is being written by a live process (``writer``), so it is not opened."""
+
+    def __init__(self, run_id: str, writer: Writer, heartbeat_at: float | None):
+        self.run_id, self.writer, self.heartbeat_at = run_id, writer, heartbeat_at
+        super().__init__(f"Run {run_id} of this same call is being written by {writer.describe()}.")
 
 
 def run_key(fields: Any) -> str:
@@ -44,29 +56,51 @@ class RunsStore(StoreBase):
         versions: dict,
         command: str,
         n_items: int,
+        writer: Writer | None = None,
     ) -> str:
-        run_id = uuid.uuid4().hex[:8]
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO runs (run_id, run_key, status, task, model, model_identity, data_source, "
-                "data_fingerprint, prompt_template, config, versions, command, n_items, created_at) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    run_key,
-                    task,
-                    model,
-                    json.dumps(model_identity),
-                    data_source,
-                    data_fingerprint,
-                    prompt_template,
-                    json.dumps(config),
-                    json.dumps(versions),
-                    command,
-                    n_items,
-                    time.time(),
-                ),
+            return self._insert_run(
+                db,
+                writer or liveness.this_process(),
+                run_key=run_key,
+                task=task,
+                model=model,
+                model_identity=model_identity,
+                data_source=data_source,
+                data_fingerprint=data_fingerprint,
+                prompt_template=prompt_template,
+                config=config,
+                versions=versions,
+                command=command,
+                n_items=n_items,
             )
+
+    @staticmethod
+    def _insert_run(db: sqlite3.Connection, writer: Writer, **f: Any) -> str:
+        run_id = uuid.uuid4().hex[:8]
+        now = time.time()
+        db.execute(
+            "INSERT INTO runs (run_id, run_key, status, task, model, model_identity, data_source, data_fingerprint, "
+            "prompt_template, config, versions, command, n_items, created_at, writer_pid, writer_host, writer_start, "
+            "writer_token, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                f["run_key"],
+                f["task"],
+                f["model"],
+                json.dumps(f["model_identity"]),
+                f["data_source"],
+                f["data_fingerprint"],
+                f["prompt_template"],
+                json.dumps(f["config"]),
+                json.dumps(f["versions"]),
+                f["command"],
+                f["n_items"],
+                now,
+                *_writer_values(writer),
+                now,
+            ),
+        )
         return run_id
 
     def resumable_run(self, run_key: str) -> str | None:
@@ -78,13 +112,38 @@ class RunsStore(StoreBase):
             ).fetchone()
         return row["run_id"] if row else None
 
-    def open_run(self, run_key: str, **fields: Any) -> tuple[str, bool]:
-        """(run_id, resumed): the unfinished run with this key, marked running again, or a new run."""
-        run_id = self.resumable_run(run_key)
-        if run_id:
-            self.mark_running(run_id)
-            return run_id, True
-        return self.create_run(run_key=run_key, **fields), False
+    def open_run(
+        self, run_key: str, *, writer: Writer | None = None, separate: bool = False, **fields: Any
+    ) -> tuple[str, bool]:
+        """(run_id, resumed): the unfinished run with this key, taken over by ``writer`` (default: this process),
+        or a new run; ``separate=True`` always makes a new one.
+
+        Raises :class:`RunInProgress` when that unfinished run is still being written by a live process (see
+        liveness.py). Finding and claiming happen in one write transaction, so of two processes opening the
+        same call at once, the second sees the first's claim.
+        """
+        writer = writer or liveness.this_process()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = None
+            if not separate:
+                row = db.execute(
+                    "SELECT * FROM runs WHERE run_key = ? AND status != 'complete' ORDER BY created_at DESC LIMIT 1",
+                    (run_key,),
+                ).fetchone()
+            if row is None:
+                return self._insert_run(db, writer, run_key=run_key, **fields), False
+            found = dict(row)
+            if found["status"] == "running" and liveness.writer_gone(self.path, found) is None:
+                held = liveness.recorded_writer(found)
+                assert held is not None  # a run without a recorded writer is never live
+                raise RunInProgress(found["run_id"], held, found.get("heartbeat_at"))
+            db.execute(
+                "UPDATE runs SET status = 'running', error = NULL, writer_pid = ?, writer_host = ?, writer_start = ?, "
+                "writer_token = ?, heartbeat_at = ? WHERE run_id = ?",
+                (*_writer_values(writer), time.time(), found["run_id"]),
+            )
+            return found["run_id"], True
 
     @contextmanager
     def recording(self, run_id: str) -> Iterator[None]:
@@ -119,26 +178,51 @@ class RunsStore(StoreBase):
             db.execute("UPDATE runs SET status = ?, error = ? WHERE run_id = ?", (status, error, run_id))
 
     def run(self, run_id: str) -> dict[str, Any]:
+        """One run (JSON columns decoded); a 'running' run whose writer is gone is shown as 'interrupted'."""
         with self._connect() as db:
             row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            from ..errors import WorkbenchError
-
             raise WorkbenchError(f"No run {run_id!r} in {self.path}. List runs with %llm_runs or `workbench runs`.")
-        return _decode_run(row)
+        return self._shown(_decode_run(row))
 
     def runs(self):
-        """All runs, newest first, as a DataFrame (JSON columns decoded)."""
+        """All runs, newest first, as a DataFrame (JSON columns decoded). A 'running' run whose writer is gone
+        (its process ended, or sent no heartbeat for liveness.STALE_S) is shown as 'interrupted', with why in
+        ``error``."""
         import pandas as pd
 
         with self._connect() as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
-        return pd.DataFrame([_decode_run(r) for r in rows], columns=_run_columns())
+        return pd.DataFrame([self._shown(_decode_run(r)) for r in rows], columns=_run_columns())
+
+    def _shown(self, run: dict[str, Any]) -> dict[str, Any]:
+        if run["status"] == "running":
+            gone = liveness.writer_gone(self.path, run)
+            if gone is not None:
+                run["status"] = "interrupted"
+                run["error"] = run.get("error") or f"Interrupted: {gone}. Run the same call again to resume it."
+        return run
 
     # ---- samples -------------------------------------------------------------------------------
-    def add_samples(self, run_id: str, records: Iterable[dict[str, Any]]) -> None:
+    def add_samples(self, run_id: str, records: Iterable[dict[str, Any]], *, writer: Writer | None = None) -> None:
+        """Save scored records (one transaction). Given the ``writer`` that opened the run, also refreshes its
+        heartbeat, and refuses (saving nothing) when another process has taken the run over meanwhile."""
         now = time.time()
         with self._connect() as db:
+            if writer is not None:
+                claimed = db.execute(
+                    "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND writer_token = ?",
+                    (now, run_id, writer.token),
+                ).rowcount
+                if not claimed:
+                    row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                    other = liveness.recorded_writer(dict(row)) if row is not None else None
+                    raise WorkbenchError(
+                        f"Run {run_id} was taken over by {other.describe() if other else 'another process'} (this "
+                        f"{writer.describe()} gave no sign of life for over {liveness.STALE_S:g} s, or the run was "
+                        "deleted), so this process stops writing to it. Everything it saved before is kept; "
+                        "`workbench runs` shows the run's state."
+                    )
             db.executemany(
                 "INSERT OR REPLACE INTO samples (run_id, doc_id, record, written_at) VALUES (?, ?, ?, ?)",
                 [(run_id, int(r["doc_id"]), json.dumps(r, ensure_ascii=False), now) for r in records],
@@ -181,7 +265,12 @@ def _run_columns() -> list[str]:
         "error",
         "created_at",
         "finished_at",
+        *WRITER_COLUMNS,
     ]
+
+
+def _writer_values(writer: Writer) -> tuple[int, str, str | None, str]:
+    return writer.pid, writer.host, writer.start, writer.token
 
 
 def _decode_run(row: sqlite3.Row) -> dict[str, Any]:
