@@ -82,12 +82,11 @@ class StubEndpoint:
     """POST /v1/chat/completions answers from ``script`` (one action per request, then ``default``).
 
     "ok" answers ``reply(body)`` (default: 'answer to: <last user message>'); "trickle" sends that answer's headers
-    at once and then its body one byte every ``seconds`` (a server that is slow but never silent); every
-    request's headers and body
-    are kept in ``requests``; ``max_in_flight`` is the most requests it held at once. A request counts as in
-    flight from its arrival until just before its answer is sent, so a client that sends the next request
-    only after an answer can never be counted twice. ``gated=True`` holds every request until ``release()``;
-    ``wait_in_flight(n)`` waits (no fixed sleep) until n requests are held.
+    at once and then its body one byte every ``seconds`` (a server that is slow but never silent). Every
+    request's headers and body are kept in ``requests``; ``max_in_flight`` is the most requests it held at once.
+    A request counts as in flight from its arrival until just before its answer is sent, so a client that sends
+    the next request only after an answer can never be counted twice. ``gated=True`` holds every request until
+    ``release()``; ``wait_in_flight(n)`` waits (no fixed sleep) until n requests are held.
     """
 
     def __init__(
