@@ -164,27 +164,33 @@ def samples(run_id: str, store: str | Path | None = None):
     return Store(store).samples(run_id)
 
 
+# Eval-split sizes and mirror files of the tasks that do not declare them yet (``size=`` / ``mirror=`` in their
+# task definitions would make these unnecessary): the listing never loads data to count rows.
+_LISTED: dict[str, tuple[int, str]] = {
+    "arc_easy": (2376, "arc/ARC-Easy/ARC-Easy-Test.jsonl"),
+    "arc_challenge": (1172, "arc/ARC-Challenge/ARC-Challenge-Test.jsonl"),
+    "wikitext": (62, "wikitext2/wiki.test.tokens"),
+    "flores:": (1012, "flores200/devtest/"),  # every FLORES-200 pair: 1012 devtest sentences per language
+}
+
+
+def _listed(task: Task) -> tuple[int, str] | None:
+    name = task.name
+    return _LISTED.get(name) or (_LISTED["flores:"] if name.startswith("flores:") else None)
+
+
 def _task_size(task: Task) -> int | None:
-    """Items in the task's eval split: known for most tasks, else counted in the mirror when there is one."""
+    """Items in the task's eval split, known without loading it (None for a task that does not say)."""
     if task.size is not None:
         return task.size
-    import warnings
-
-    from .data import load_rows
-    from .settings import data_dir
-
-    if data_dir() is None:
-        return None
-    try:
-        with warnings.catch_warnings():  # a mirror's notes on its files belong to runs, not to the list
-            warnings.simplefilter("ignore")
-            return len(load_rows(task.data, task.eval_split).rows)
-    except WorkbenchError:
-        return None
+    listed = _listed(task)
+    return listed[0] if listed else None
 
 
 def tasks():
-    """Every task with its size, splits, default shots, metrics, scoring modes and source."""
+    """Every task with its size, splits, default shots, metrics, scoring modes and where its rows come from:
+    the hub dataset, and the file that holds the eval split in a local mirror ($WORKBENCH_DATA_DIR). Nothing
+    is loaded. ``workbench tasks`` and ``%llm_eval --list`` show it in fewer columns."""
     import pandas as pd
 
     from .tasks import REGISTRY
@@ -193,6 +199,10 @@ def tasks():
     rows = []
     for t in REGISTRY.values():
         shots = t.default_shots
+        listed = _listed(t)
+        mirror = t.mirror or (listed[1] if listed else "")
+        if mirror.endswith("/"):  # one file per language
+            mirror += "*." + t.eval_split
         rows.append(
             {
                 "task": t.name,
@@ -202,8 +212,8 @@ def tasks():
                 "shots": f"{shots} (fixed)" if t.fixed_shots else shots,
                 "metrics": ", ".join(t.metrics),
                 "modes": "loglikelihood, generate" if has_choices(t) else "",
-                "hub dataset": f"{t.data.hub_path}/{t.data.hub_name or ''}",
-                "mirror": t.mirror,
+                "hub dataset": f"{t.data.hub_path}/{t.data.hub_name}" if t.data.hub_name else t.data.hub_path,
+                "mirror": mirror,
                 "about": t.summary,
             }
         )

@@ -9,36 +9,64 @@ import pandas as pd
 
 
 def metric_bars(table: pd.DataFrame, title: str | None = None):
-    """Bar per metric (and per run when the table holds several) with 95% interval error bars."""
-    import plotly.graph_objects as go
+    """Bar per metric (and per run when the table holds several) with 95% interval error bars.
 
-    fig = go.Figure()
-    for (task, model, run_id), part in table.groupby(["task", "model", "run_id"], sort=False):
+    Scores on one scale (all between 0 and 1: accuracies, rates) share one axis from 0 to 1. Metrics on
+    different scales (perplexity, byte perplexity and bits per byte; BLEU beside ROUGE) each get their own panel
+    and axis, so that no bar is flattened by another's units.
+    """
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    metrics = list(dict.fromkeys(table["metric"]))
+    one_scale = len(metrics) == 1 or bool(table["value"].dropna().between(0, 1).all())
+    columns = 1 if one_scale else min(len(metrics), 4)
+    rows = 1 if one_scale else -(-len(metrics) // columns)
+    titles = None if one_scale else [html.escape(str(m)) for m in metrics]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.08)
+    runs = table.groupby(["task", "model", "run_id"], sort=False)
+    for i, ((task, model, run_id), part) in enumerate(runs):
         label = html.escape(f"{task} | {model} ({run_id})")
-        fig.add_trace(
-            go.Bar(
-                x=part["metric"],
-                y=part["value"],
-                name=label,
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": part["ci95_high"] - part["value"],
-                    "arrayminus": part["value"] - part["ci95_low"],
-                },
-                customdata=part[["stderr", "ci95_low", "ci95_high", "n"]].to_numpy(),
-                hovertemplate="%{x}: %{y:.3f} +- %{customdata[0]:.3f} (se)<br>95% CI [%{customdata[1]:.3f}, "
-                "%{customdata[2]:.3f}]<br>n = %{customdata[3]}<extra>" + label + "</extra>",
+        panels = [(part, 1, 1)] if one_scale else []
+        if not one_scale:
+            for j, metric in enumerate(metrics):
+                panels.append((part[part["metric"] == metric], j // columns + 1, j % columns + 1))
+        for k, (bars, row, col) in enumerate(panels):
+            if bars.empty:
+                continue
+            fig.add_trace(
+                go.Bar(
+                    x=bars["metric"],
+                    y=bars["value"],
+                    name=label,
+                    legendgroup=label,
+                    showlegend=k == 0,
+                    marker_color=qualitative.Plotly[i % len(qualitative.Plotly)],
+                    error_y={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": bars["ci95_high"] - bars["value"],
+                        "arrayminus": bars["value"] - bars["ci95_low"],
+                    },
+                    customdata=bars[["stderr", "ci95_low", "ci95_high", "n"]].to_numpy(),
+                    hovertemplate="%{x}: %{y:.4g} +- %{customdata[0]:.3g} (se)<br>95% CI [%{customdata[1]:.4g}, "
+                    "%{customdata[2]:.4g}]<br>n = %{customdata[3]}<extra>" + label + "</extra>",
+                ),
+                row=row,
+                col=col,
             )
-        )
     default = ", ".join(dict.fromkeys(f"{t} ({n} items)" for t, n in zip(table["task"], table["n"])))
     fig.update_layout(
         title=html.escape(title or default),
-        yaxis={"title": "score", **({"range": [0, 1]} if table["value"].between(0, 1).all() else {})},
         barmode="group",
         template="plotly_white",
         legend={"orientation": "h"},
     )
+    if one_scale:
+        fig.update_yaxes(title="score", **({"range": [0, 1]} if table["value"].between(0, 1).all() else {}))
+    else:
+        fig.update_xaxes(showticklabels=False)  # each panel names its metric in its title
     return fig
 
 

@@ -32,25 +32,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show(table, drop: tuple[str, ...] = ()) -> None:
+    """Print a result table as text that fits the terminal's 100 columns (see workbench.views.text)."""
+    from .views.text import as_text, shown
+
+    print(as_text(shown(table.drop(columns=[c for c in drop if c in table.columns]))))
+
+
 def print_comparison(both) -> None:
     """The two scoring modes side by side, then the items where they disagree."""
-    import pandas as pd
-
-    print(both.table().to_string(index=False))
+    show(both.table())
     columns = ["doc_id", "gold", "loglikelihood answer", "generated text", "generated answer"]
-    with pd.option_context("display.max_colwidth", 50):
-        print("\nitems where the two modes disagree:")
-        print(both.disagreements()[columns].to_string(index=False))
+    print("\nitems where the two modes disagree:")
+    show(both.disagreements()[columns])
     print(f"runs {both.loglikelihood.run_id} (loglikelihood) and {both.generate.run_id} (generate) saved")
 
 
 def main(argv: list[str] | None = None) -> int:
-    import pandas as pd
-
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    pd.set_option("display.width", 200)
-    pd.set_option("display.max_columns", 20)
     try:
         run(args, "workbench " + shlex.join(argv))
     except WorkbenchError as error:
@@ -62,9 +62,12 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace, command: str) -> None:
     """Run one subcommand and print its result."""
     from . import api
+    from .settings import data_dir
+    from .views import text as views
 
     if args.command == "tasks" or (args.command == "eval" and args.list):
-        print(api.tasks().to_string(index=False))
+        heading, table, notes = views.task_list(api.tasks(), data_dir())
+        print(f"{heading}\n\n{views.as_text(table)}\n\n{notes}")
     elif args.command == "eval":
         if not args.task:
             raise WorkbenchError(
@@ -74,29 +77,30 @@ def run(args: argparse.Namespace, command: str) -> None:
         if isinstance(result, api.ModeComparison):
             print_comparison(result)
         else:
-            print(result.summary().drop(columns=["run_id"]).to_string(index=False))
+            show(result.summary(), drop=("run_id",))
             print(f"run {result.run_id} saved in {result.store_path}")
     elif args.command == "runs":
-        print(commands.runs(args).drop(columns=["command"]).to_string(index=False))
+        listed = views.shown_runs(commands.runs(args)).drop(columns=["command"], errors="ignore")
+        print(views.as_text(listed, keep=("score",), whole=("run_id", "created", "status")))
     elif args.command == "judge":
         result = commands.judge(args, command)
         print(result)
-        print(result.summary().to_string(index=False))
+        show(result.summary())
         print(f"judge run {result.run_id} saved in {result.store_path}; judge usage: {result.usage()}")
     elif args.command == "ppl":
         result = commands.perplexity(args, command)
-        print(result.summary().to_string(index=False))
+        show(result.summary(), drop=("run_id",))
         print(f"run {result.run_id} saved in {result.store_path}")
     elif args.command == "grid":
         result = commands.grid(args, command)
-        print(result.cells.drop(columns=["run_id"]).to_string(index=False))
+        show(result.cells, drop=("run_id",))
     elif args.command == "compare":
         result = commands.compare(args)
         print(result.summary())
-        print(result.flips().to_string(index=False))
+        show(result.flips())
     elif args.command == "score":
         result = commands.score(args, command)
-        print(result.summary().drop(columns=["run_id", "seconds"]).to_string(index=False))
+        show(result.summary(), drop=("run_id", "seconds"))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,14 @@ def show_figure(fig) -> None:
     display(bundle, raw=True)
 
 
+def shown(table):
+    """A result table as a person reads it: scores as '0.60 ± 0.11 [0.38, 0.82]', empty columns left out
+    (``workbench.views.text.shown``; pandas is imported here, on first use, not when the extension loads)."""
+    from .views.text import shown as for_people
+
+    return for_people(table)
+
+
 def report(error: WorkbenchError) -> None:
     print(f"workbench: {error}", file=sys.stderr)
 
@@ -54,8 +62,14 @@ class WorkbenchMagics(Magics):
             if args.list:
                 import pandas as pd
 
+                from .settings import data_dir
+                from .views.text import task_list
+
+                heading, table, notes = task_list(api.tasks(), data_dir(), detail=True)
+                print(heading)
                 with pd.option_context("display.max_rows", None, "display.max_colwidth", None):
-                    display(api.tasks())
+                    display(table)
+                print(notes)
                 return None
             if not args.task:
                 raise WorkbenchError("Name a task, e.g. %llm_eval arc_easy --limit 50 (%llm_eval --list lists them).")
@@ -63,21 +77,24 @@ class WorkbenchMagics(Magics):
         except WorkbenchError as error:
             return report(error)
         if isinstance(result, api.ModeComparison):
-            display(result.table())
+            display(shown(result.table()))
             show_figure(result.figure())
             display(result.disagreements())
             return None
-        display(result.summary())
+        display(shown(result.summary()))
         show_figure(result.figure())
         return None
 
     @with_options(options.RUNS)
     @line_magic
     def llm_runs(self, line: str):
-        """List the runs saved in the project store, newest first."""
+        """List the runs saved in the project store, newest first, each with its headline metric (workbench.runs()
+        gives the same as numbers)."""
         args = magic_arguments.parse_argstring(self.llm_runs, line)
+        from .views.text import shown_runs
+
         try:
-            return commands.runs(args)
+            return shown_runs(commands.runs(args))
         except WorkbenchError as error:
             return report(error)
 
@@ -131,7 +148,7 @@ class TextMagics(Magics):
             result = commands.perplexity(args, f"%llm_ppl {line}", resolve=self._value)
         except WorkbenchError as error:
             return report(error)
-        display(result.summary())
+        display(shown(result.summary()))
         return result.samples
 
     @with_options(options.GRID)
@@ -156,7 +173,7 @@ class TextMagics(Magics):
         except WorkbenchError as error:
             return report(error)
         user_ns(self)["_grid"] = result
-        display(result.cells)
+        display(shown(result.cells))
         show_figure(result.figure())
         from .widgets import grid_browser
 
@@ -177,7 +194,7 @@ class TextMagics(Magics):
         except WorkbenchError as error:
             return report(error)
         print(result.summary())
-        display(result.table())
+        display(shown(result.table()))
         show_figure(result.figure())
         return result.flips()
 
@@ -193,7 +210,7 @@ class TextMagics(Magics):
             result = commands.score(args, f"%llm_score {line.strip()}", resolve=self._value)
         except WorkbenchError as error:
             return report(error)
-        display(result.summary())
+        display(shown(result.summary()))
         show_figure(result.figure())
         return None
 
@@ -217,7 +234,7 @@ class JudgeMagics(Magics):
             return report(error)
         user_ns(self)["_judged"] = result
         print(result)
-        display(result.summary())
+        display(shown(result.summary()))
         show_figure(result.figure())
         display(result.view(limit=10))
         return None

@@ -35,7 +35,9 @@ def metrics_table(run: dict[str, Any]) -> pd.DataFrame:
 
 
 def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Saved runs, newest first: what ran, on what, how it scored and whether it finished."""
+    """Saved runs, newest first: what ran, on what, its headline metric (the task's own first metric: acc,
+    exact_match_strict, word_perplexity, the judge's score, ...) with its standard error, and whether it finished.
+    Counts are integers (nullable), scores floats; ``views.text.shown_runs`` formats it for a person."""
     columns = [
         "run_id",
         "created",
@@ -44,8 +46,9 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
         "model",
         "items",
         "scored",
-        "acc",
-        "acc_norm",
+        "metric",
+        "value",
+        "stderr",
         "seconds",
         "tokens",
         "cost_usd",
@@ -53,6 +56,7 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
     ]
     if runs.empty:
         return pd.DataFrame(columns=columns)
+    heads = [headline(t, m) for t, m in zip(runs["task"], runs["metrics"])]
     table = pd.DataFrame(
         {
             "run_id": runs["run_id"],
@@ -60,17 +64,52 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
             "status": runs["status"],
             "task": runs["task"],
             "model": runs["model"],
-            "items": runs["n_items"],
-            "scored": runs["metrics"].map(lambda m: m.get("n") if isinstance(m, dict) else None),
-            "acc": runs["metrics"].map(lambda m: m.get("acc") if isinstance(m, dict) else None),
-            "acc_norm": runs["metrics"].map(lambda m: m.get("acc_norm") if isinstance(m, dict) else None),
-            "seconds": runs["duration_s"].round(1),
-            "tokens": runs["metrics"].map(lambda m: _usage(m, "prompt_tokens", "completion_tokens")),
-            "cost_usd": runs["metrics"].map(lambda m: _usage(m, "cost_usd")),
+            "items": runs["n_items"].astype("Int64"),
+            "scored": pd.array([m.get("n") if isinstance(m, dict) else None for m in runs["metrics"]], dtype="Int64"),
+            "metric": [h[0] for h in heads],
+            "value": pd.array([h[1] for h in heads], dtype="Float64").astype(float),
+            "stderr": pd.array([h[2] for h in heads], dtype="Float64").astype(float),
+            "seconds": runs["duration_s"].astype(float).round(1),
+            "tokens": pd.array([_usage(m, "prompt_tokens", "completion_tokens") for m in runs["metrics"]], "Int64"),
+            "cost_usd": pd.array([_usage(m, "cost_usd") for m in runs["metrics"]], dtype="Float64").astype(float),
             "command": runs["command"],
         }
     )
     return table[columns].reset_index(drop=True)
+
+
+def _is_metric(name: str, value: Any) -> bool:
+    """A scalar score of a run's metrics (not its item count, a standard error or an interval)."""
+    return (
+        name != "n"
+        and not name.endswith(("_stderr", "_ci95"))
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    )
+
+
+def headline(task: str, metrics: Any) -> tuple[str | None, float | None, float | None]:
+    """The one number that stands for a run: (metric, value, stderr).
+
+    The task's own first metric when the task is registered (acc for ARC, exact_match_strict for GSM8K,
+    word_perplexity for WikiText), else the first metric saved with a 95% interval (a judge's score, a pairwise
+    win_rate_adjusted, a grid cell's chrF), else the first number. (None, None, None) for a run without metrics.
+    """
+    if not isinstance(metrics, dict):
+        return None, None, None
+    names = [k for k, v in metrics.items() if _is_metric(k, v)]
+    try:
+        from .tasks import REGISTRY
+
+        own = list(REGISTRY[task].metrics) if task in REGISTRY else []
+    except Exception:  # the listing never fails over a task it cannot look up
+        own = []
+    preferred = [m for m in own if m in names] + [m for m in names if f"{m}_ci95" in metrics] + names
+    if not preferred:
+        return None, None, None
+    name = preferred[0]
+    stderr = metrics.get(f"{name}_stderr")
+    return name, float(metrics[name]), float(stderr) if isinstance(stderr, (int, float)) else None
 
 
 def _usage(metrics: Any, *keys: str) -> Any:
