@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +158,7 @@ def predating(runs: Sequence[tuple[Row, int]], old: Sequence[Row], doing: str) -
     )
 
 
-def has_identities(records: Sequence[Row]) -> bool:
+def has_identities(records: Sequence[Mapping[Any, Any]]) -> bool:
     """Whether every record carries its item's identity (records saved before item_fp existed do not)."""
     return bool(records) and all(r.get(ITEM_FP) for r in records)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ def coverage(info: Mapping[str, Any]) -> str:
     return f"{info['items']} of {info['of']} items of run {info['run']} ({info['status']})"
 
 
-def unfinished(db: Store, run_ids: list[str | None], *, partial: bool, doing: str) -> list[dict[str, Any]]:
+def unfinished(db: Store, run_ids: Sequence[str | None], *, partial: bool, doing: str) -> list[dict[str, Any]]:
     """The runs among ``run_ids`` that are not complete, each as {"run", "status", "items" (saved), "of"
     (planned)}. Unless ``partial``, the first one is refused: judging part of a run as if it were the whole
     gives a score of the wrong thing. ``doing`` names what would be done ('rate', 'judge', ...)."""
