@@ -9,7 +9,7 @@ TORCH ?= torch==2.13.0
 export WORKBENCH_DATA_DIR ?= $(if $(wildcard ../shared/data/arc),$(abspath ../shared/data),)
 LIMIT ?= 50
 
-.PHONY: install demo test-install test lint
+.PHONY: install demo test-install test test-fast lint
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ lint: test-install
 
 test: test-install lint
 	$(BIN)/pytest -q
+
+# the fast lane: everything but the tests that load a model or start a server (marked `integration`)
+test-fast: test-install
+	$(BIN)/pytest -q -m "not integration"
