@@ -62,7 +62,7 @@ def test_missing_column_names_it_and_lists_the_file_columns():
     with pytest.raises(WorkbenchError) as info:
         workbench.evaluate("arc_easy", data=path)
     message = str(info.value)
-    assert "row 1" in message and "'answerKey'" in message and "choices, id, question" in message
+    assert "rows.jsonl, line 1" in message and "'answerKey'" in message and "choices, id, question" in message
 
 
 def test_csv_with_a_ragged_line_names_the_line(tmp_path):

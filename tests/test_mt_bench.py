@@ -72,7 +72,7 @@ def test_bad_input(tmp_path):
         workbench.evaluate("arc_easy", limit=1, max_new_tokens=5)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"turns": ["fine"]}\n{"turns": 3}\n')
-    with pytest.raises(WorkbenchError, match=r"bad.jsonl, row 2: missing or malformed column 'turns"):
+    with pytest.raises(WorkbenchError, match=r"bad\.jsonl, line 2, field 'turns'"):
         workbench.evaluate("mt_bench", data=str(bad))
 
 

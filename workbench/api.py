@@ -156,12 +156,28 @@ def runs(store: str | Path | None = None):
     """Saved runs as a table (newest first): id, status, task, model, main metric, items, time."""
     from .tables import runs_table
 
+    if store is not None and not isinstance(store, (str, Path)):
+        raise WorkbenchError(
+            f"store must be the path of a project store file, e.g. store='project.sqlite' (got {store!r:.60})."
+        )
     return runs_table(Store(store).runs())
 
 
 def samples(run_id: str, store: str | Path | None = None):
-    """A saved run's per-item records as a DataFrame."""
-    return Store(store).samples(run_id)
+    """A saved run's per-item records as a DataFrame; a run id the store does not hold is refused, naming it."""
+    run_id = getattr(run_id, "run_id", run_id)  # an EvalResult (or any result with a run_id) names its run
+    if not isinstance(run_id, str) or not run_id:
+        raise WorkbenchError(
+            f"Name a run by its id, e.g. workbench.samples('1a2b3c4d') (got {run_id!r:.60}); workbench.runs() "
+            "lists them."
+        )
+    if store is not None and not isinstance(store, (str, Path)):
+        raise WorkbenchError(
+            f"store must be the path of a project store file, e.g. store='project.sqlite' (got {store!r:.60})."
+        )
+    db = Store(store)
+    db.run(run_id)  # refuses a run id the store does not hold, naming the store and how to list its runs
+    return db.samples(run_id)
 
 
 # Eval-split sizes and mirror files of the tasks that do not declare them yet (``size=`` / ``mirror=`` in their

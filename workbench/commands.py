@@ -78,14 +78,35 @@ def judge(args: Any, command: str) -> Any:
     return api.judge(command=command, **judge_kwargs(args))
 
 
-def newest_run(store: Any = None) -> str:
-    """The newest run's id, for ``%llm_rate`` without one."""
+def newest_run(store: Any = None, partial: bool = False) -> str:
+    """The newest run with outputs to rate, for ``%llm_rate`` without a run id; prints which it picked and the
+    newer runs it passed over: runs without outputs (perplexity runs) and, unless ``partial``, unfinished ones."""
     from . import api
+    from .human import items
 
     table = api.runs(store)
     if table.empty:
         raise WorkbenchError("No runs in the store yet: run %llm_eval first, or name a run: %llm_rate RUN_ID.")
-    return str(table["run_id"].iloc[0])
+    passed = []
+    for run in table.to_dict("records"):
+        label = f"{run['run_id']} ({run.get('task', '?')}"
+        if not partial and run.get("status", "complete") != "complete":
+            passed.append(f"{label}, {run['status']}: --partial rates it)")
+            continue
+        try:
+            items(run["run_id"], store=store)
+        except WorkbenchError:
+            passed.append(f"{label}, nothing to rate)")
+            continue
+        skipped = f"; passed over newer runs {', '.join(passed)}" if passed else ""
+        print(f"Rating run {label}, {run.get('model', '?')}), the newest run with outputs to rate{skipped}. "
+              "Name another: %llm_rate RUN_ID.")  # fmt: skip
+        return str(run["run_id"])
+    raise WorkbenchError(
+        f"None of the {len(table)} runs in {store or 'the project store'} has outputs to rate "
+        f"({'; '.join(passed[:3])}{', ...' if len(passed) > 3 else ''}). Run %llm_eval or %%llm_grid first, or "
+        "name a run: %llm_rate RUN_ID."
+    )
 
 
 def rate(args: Any) -> Any:
@@ -93,7 +114,7 @@ def rate(args: Any) -> Any:
     from .widgets import rate as rating_panel
 
     values = options.kwargs(options.RATE, args)
-    values["source"] = values["source"] or newest_run(values["store"])
+    values["source"] = values["source"] or newest_run(values["store"], partial=bool(values.get("partial")))
     return rating_panel(**values)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .files import read_jsonl
+from .files import located_jsonl
 from .originals import check_count, no_split, require_file
-from .sources import DataSpec, Row
+from .sources import DataSpec, Row, mirror_rows
 
 SIZES = {"train": 7473, "test": 1319}
 
@@ -15,7 +15,7 @@ def read_mirror(root: Path, split: str) -> list[Row]:
     if split not in SIZES:
         raise no_split("GSM8K", split, "the train and test splits")
     path = require_file(root / "gsm8k" / f"{split}.jsonl", f"GSM8K {split} split")
-    return check_count(path, [to_hub_row(r) for r in read_jsonl(path)], SIZES[split])
+    return check_count(path, mirror_rows(path, located_jsonl(path), to_hub_row), SIZES[split])
 
 
 def to_hub_row(row: Row) -> Row:

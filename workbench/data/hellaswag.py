@@ -9,11 +9,10 @@ preprocessed) is exactly the file's first line.
 from __future__ import annotations
 
 import bz2
-import json
 from pathlib import Path
 
 from .originals import check_count, no_split, require_file, truncated
-from .sources import DataSpec, Row
+from .sources import DataSpec, Row, RowError, json_cell
 
 FILE = "hellaswag/hellaswag_val_full.txt.bz2"
 SIZES = {"validation": 10042}
@@ -53,19 +52,27 @@ def read_mirror(root: Path, split: str) -> list[Row]:
 
 def to_hub_row(row: Row) -> Row:
     """A HellaSwag row in the hub schema: activity_label, ctx_a, ctx_b, ctx, endings, label."""
-    endings = row["endings"]
-    if isinstance(endings, str):  # a CSV/Parquet cell holding JSON
-        endings = json.loads(endings)
-    if not isinstance(endings, list) or not endings:
-        raise ValueError("endings (a list of strings)")
+    endings = json_cell(row["endings"], "endings", '["ending one", "ending two", "ending three", "ending four"]')
+    if not isinstance(endings, (list, tuple)) and not hasattr(endings, "tolist"):
+        raise RowError("endings", f"must be a list of strings, got {type(endings).__name__}.")
+    endings = [str(e) for e in endings]
+    if len(endings) < 2:
+        raise RowError("endings", f"{len(endings)} given; an item needs at least two endings to choose from.")
+    label = str(row["label"]).strip()
+    if label not in {str(i) for i in range(len(endings))}:
+        raise RowError(
+            "label",
+            f"{label} is not the index of one of the {len(endings)} endings (0-{len(endings) - 1}). Set label to "
+            "the index of the correct ending, counting from 0.",
+        )
     ctx_a, ctx_b = row["ctx_a"], row.get("ctx_b") or ""
     return {
         "activity_label": row["activity_label"],
         "ctx_a": ctx_a,
         "ctx_b": ctx_b,
         "ctx": row.get("ctx") or (ctx_a + " " + ctx_b if ctx_b else ctx_a),
-        "endings": [str(e) for e in endings],
-        "label": str(row["label"]),
+        "endings": endings,
+        "label": label,
     }
 
 

@@ -10,29 +10,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import read_rows
+from .files import read_located
 from .originals import check_count, no_split, require_file
-from .sources import DataSpec, Row
+from .sources import DataSpec, Row, RowError, mirror_rows
 
 SPLIT_FILES = {"validation": "dev", "test": "test"}
 
 
-def true_false(value: str) -> int:
+def true_false(row: Row, field: str) -> int:
     """BoolQ/WiC answers (True, TRUE, False, FALSE) -> 1/0."""
+    value = row[field]
     text = str(value).strip().lower()
     if text not in ("true", "false"):
-        raise ValueError(f"answer (True or False, got {value!r})")
+        raise RowError(field, f"{value!r}; set it to True or False.")
     return int(text == "true")
 
 
+def label(row: Row, field: str, n: int, first: int = 0) -> int:
+    """A class label ``first`` .. ``first + n - 1`` as 0 .. n - 1, or a message naming the values allowed."""
+    allowed = [str(i) for i in range(first, first + n)]
+    value = row[field]
+    text = str(int(value) if isinstance(value, float) and value.is_integer() else value).strip()
+    if text not in allowed:
+        raise RowError(field, f"{value!r} is not a label; set it to {', '.join(allowed[:-1])} or {allowed[-1]}.")
+    return int(text) - first
+
+
 def boolq(row: Row) -> Row:
-    return {"paragraph": row["Text"], "question": row["Question"], "label": true_false(row["Answer"])}
+    return {"paragraph": row["Text"], "question": row["Question"], "label": true_false(row, "Answer")}
 
 
 def copa(row: Row) -> Row:
-    answer = int(row["Answer"])
-    if answer not in (1, 2):
-        raise ValueError("Answer (1 or 2)")
+    answer = label(row, "Answer", 2, first=1) + 1
     return {
         "premise": row["sentence"],
         "question": row["question"],
@@ -46,12 +55,12 @@ def hellaswag(row: Row) -> Row:
     return {
         "context": row["context"],
         **{f"ending_{i}": row[f"choice{i}"] for i in range(1, 5)},
-        "label": int(row["label"]),
+        "label": label(row, "label", 4),
     }
 
 
 def sentineg(row: Row) -> Row:
-    return {"sentence": row["Text"], "label": int(row["Label"])}
+    return {"sentence": row["Text"], "label": label(row, "Label", 2)}
 
 
 def wic(row: Row) -> Row:
@@ -59,7 +68,7 @@ def wic(row: Row) -> Row:
         "word": row["Target"],
         "context_1": row["SENTENCE1"],
         "context_2": row["SENTENCE2"],
-        "label": true_false(row["ANSWER"]),
+        "label": true_false(row, "ANSWER"),
     }
 
 
@@ -71,6 +80,7 @@ class Subset:
     from_tsv: Callable[[Row], Row]
     sizes: dict[str, int]
     tsv_key: str  # a TSV column that tells the original form from the hub form
+    n_labels: int = 2  # labels 0 .. n_labels - 1 (the number of choices)
 
 
 SUBSETS = {
@@ -92,6 +102,7 @@ SUBSETS = {
         hellaswag,
         {"validation": 500, "test": 500},
         "choice1",
+        n_labels=4,
     ),
     "sentineg": Subset(
         "SentiNeg", "sentineg", ("sentence", "label"), sentineg, {"validation": 400, "test": 397}, "Text"
@@ -110,13 +121,13 @@ def spec(name: str) -> DataSpec:
         if subset.tsv_key in row:  # the original TSV columns
             return subset.from_tsv(row)
         out = {k: row[k] for k in subset.fields}
-        out["label"] = int(out["label"])
+        out["label"] = label(out, "label", subset.n_labels)
         return out
 
     def mirror(root: Path, split: str) -> list[Row]:
         if split not in SPLIT_FILES:
             raise no_split(f"KoBEST {subset.folder}", split, "the validation (dev.tsv) and test splits")
         path = require_file(root / "kobest" / subset.folder / f"{SPLIT_FILES[split]}.tsv", f"KoBEST {name} {split}")
-        return check_count(path, [normalize(r) for r in read_rows(path)], subset.sizes[split])
+        return check_count(path, mirror_rows(path, read_located(path), normalize), subset.sizes[split])
 
     return DataSpec("skt/kobest_v1", subset.hub_name, mirror, normalize, subset.fields)

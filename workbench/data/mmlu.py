@@ -7,12 +7,11 @@ fields ``question, A, B, C, D, answer`` (answer a letter).
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from ..errors import WorkbenchError
 from .originals import check_count, no_split, require_file
-from .sources import DataSpec, Row
+from .sources import DataSpec, Row, RowError, json_cell
 
 LETTERS = ("A", "B", "C", "D")
 SPLIT_DIRS = {"test": "test", "validation": "val", "dev": "dev"}
@@ -114,15 +113,18 @@ def read_mirror(root: Path, split: str, subjects: list[str]) -> list[Row]:
 def to_hub_row(row: Row, subject: str | None = None) -> Row:
     """question, subject, choices (4 strings), answer (0-3); also reads the original A/B/C/D/letter columns."""
     if "choices" in row:
-        choices = row["choices"]
-        if isinstance(choices, str):  # a CSV/Parquet cell holding JSON
-            choices = json.loads(choices)
+        choices = json_cell(row["choices"], "choices", '["first", "second", "third", "fourth"]')
+        if isinstance(choices, str) or not hasattr(choices, "__len__"):
+            raise RowError("choices", f"must be a list of 4 options, got {type(choices).__name__}.")
     else:
         choices = [row[x] for x in LETTERS]
-    answer = row["answer"]
-    answer = LETTERS.index(answer) if answer in LETTERS else int(answer)
-    if len(choices) != 4 or not 0 <= answer < 4:
-        raise ValueError("choices (4 options) and answer (0-3 or A-D)")
+    if len(choices) != 4:
+        raise RowError("choices", f"{len(choices)} options; MMLU items have exactly 4 (A-D).")
+    raw = row["answer"]
+    given = str(int(raw) if isinstance(raw, float) and raw.is_integer() else raw).strip()
+    if given not in LETTERS and given not in ("0", "1", "2", "3"):
+        raise RowError("answer", f"{given!r}; set it to the correct option's index 0-3 or A-D.")
+    answer = LETTERS.index(given) if given in LETTERS else int(given)
     return {
         "question": row["question"],
         "subject": row.get("subject") or subject or "",

@@ -12,23 +12,24 @@ the GPT-4 reference answers where the mirror has them (math, reasoning, coding),
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .files import read_jsonl
-from .sources import DataSpec, Row, require_file
+from .sources import DataSpec, Row, RowError, json_cell, require_file
 
 NEED_REFERENCE = ("math", "reasoning", "coding")  # categories graded against a reference answer (FastChat)
 
 
 def _texts(value: object, what: str) -> list[str]:
     if isinstance(value, str):
-        text = value.strip()
-        value = json.loads(text) if text.startswith("[") else [value]
+        is_list = value.strip().startswith("[")
+        value = json_cell(value, what, '["first message", "second message"]') if is_list else [value]
     if value is None:
         return []
+    if hasattr(value, "tolist"):  # a Parquet list cell
+        value = value.tolist()
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{what} (a list of strings)")
+        raise RowError(what, f'must be a list of strings, e.g. ["first message", "second message"]; got {value!r:.60}.')
     return list(value)
 
 
@@ -39,8 +40,9 @@ def to_row(row: Row) -> Row:
     else:
         turns = [str(row["question"])]
     if not turns or not all(t.strip() for t in turns):
-        raise ValueError("turns (at least one non-empty user message)")
-    references = _texts(row.get("references") or row.get("reference"), "reference")
+        raise RowError("turns", f'{turns!r:.60}; give at least one non-empty user message, e.g. ["Write a haiku."].')
+    given = row.get("references")
+    references = _texts(given if given is not None and len(given) else row.get("reference"), "reference")
     qid = row.get("question_id")
     return {
         "question_id": int(qid) if qid not in (None, "") else None,

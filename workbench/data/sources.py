@@ -14,9 +14,31 @@ from typing import Any
 
 from ..errors import WorkbenchError
 from ..settings import DATA_ENV, data_dir
-from .files import read_rows
+from .files import read_located
 
 Row = dict[str, Any]
+
+
+class RowError(ValueError):
+    """One field of a row that a task cannot use: the field and what is wrong with it, naming what it must be.
+    Normalizers raise it; the sources add the file and line (or the mirror file, or the hub row)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"field {field!r}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def json_cell(value: Any, field: str, example: str) -> Any:
+    """A value that a CSV/Parquet cell holds as JSON text, decoded; other values as they are."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise RowError(
+            field, f"not valid JSON ({exc.msg}) in {value[:60]!r}. A text cell must hold JSON, e.g. {example}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -45,18 +67,34 @@ def fingerprint(rows: Sequence[Row]) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def row_problem(exc: Exception, columns: Sequence[str], row: Row) -> str:
+    """What is wrong with a row, from the exception its normalizer raised, and how to fix it."""
+    if isinstance(exc, RowError):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        have = ", ".join(sorted(map(str, row))) if isinstance(row, dict) else type(row).__name__
+        return f"missing column {exc.args[0]!r}. The row has columns {have}; this task needs {', '.join(columns)}."
+    return f"malformed value ({type(exc).__name__}: {exc}); this task needs {', '.join(columns)}."
+
+
+def located(exc: Exception, columns: Sequence[str], row: Row) -> str:
+    """What follows 'file, line 3' in a message: ', field ...: problem. fix' or ': missing column ... fix'."""
+    if isinstance(exc, RowError):
+        return f", {exc}"
+    return f": {row_problem(exc, columns, row)} Fix that row or delete it."
+
+
+NORMALIZE_ERRORS = (RowError, KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
 def from_file(spec: DataSpec, path: str | Path) -> Rows:
-    rows = read_rows(path)
+    """A user's rows in the hub schema; a row the task cannot use is refused naming file, line and field."""
     out = []
-    for i, row in enumerate(rows, start=1):
+    for where, row in read_located(path):
         try:
             out.append(spec.normalize(row))
-        except (KeyError, TypeError, ValueError) as exc:
-            missing = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-            raise WorkbenchError(
-                f"{path}, row {i}: missing or malformed column {missing!r}. The file has columns "
-                f"{', '.join(sorted(row))}; this task needs {', '.join(spec.columns)}."
-            ) from None
+        except NORMALIZE_ERRORS as exc:
+            raise WorkbenchError(f"{path}, {where}{located(exc, spec.columns, row)}") from None
     return Rows(out, f"file:{Path(path).expanduser().resolve()}")
 
 
@@ -65,7 +103,27 @@ def from_mirror(spec: DataSpec, root: Path, split: str) -> Rows:
         raise WorkbenchError(
             f"${DATA_ENV} points at {str(root)!r}, which is not a folder. Set it to your mirror's root."
         )
-    return Rows(spec.mirror(root, split), f"mirror:{root.resolve()}")
+    try:
+        return Rows(spec.mirror(root, split), f"mirror:{root.resolve()}")
+    except RowError as exc:  # an adapter that does not name the file: the mirror as a whole
+        raise WorkbenchError(
+            f"A row of the data mirror at {root} ({spec.hub_path} {split}) has a bad {exc} Restore the original "
+            f"files, or point ${DATA_ENV} at a complete mirror."
+        ) from None
+
+
+def mirror_rows(path: Path, rows: Sequence[tuple[str, Row]], normalize: Callable[[Row], Row]) -> list[Row]:
+    """Rows of one mirror file in the hub schema; a row that breaks names the file and line."""
+    out = []
+    for where, row in rows:
+        try:
+            out.append(normalize(row))
+        except RowError as exc:
+            raise WorkbenchError(
+                f"{path}, {where}, {exc} The mirror's file is damaged or edited: restore the original, or point "
+                f"${DATA_ENV} at a complete mirror."
+            ) from None
+    return out
 
 
 def from_hub(spec: DataSpec, split: str) -> Rows:
@@ -80,7 +138,16 @@ def from_hub(spec: DataSpec, split: str) -> Rows:
             f"original files (for example `export {DATA_ENV}=/path/to/shared/data`), or pass your own file "
             "with data=... (--data in the magic and CLI)."
         ) from None
-    return Rows([spec.normalize(dict(r)) for r in ds], f"hub:{spec.hub_path}/{spec.hub_name or ''}:{split}")
+    rows = []
+    for i, row in enumerate(ds, start=1):
+        try:
+            rows.append(spec.normalize(dict(row)))
+        except NORMALIZE_ERRORS as exc:
+            raise WorkbenchError(
+                f"{spec.hub_path} ({split}) on the Hugging Face hub, row {i}{located(exc, spec.columns, row)} "
+                f"Pass a corrected copy with data=... (--data), or point ${DATA_ENV} at a mirror."
+            ) from None
+    return Rows(rows, f"hub:{spec.hub_path}/{spec.hub_name or ''}:{split}")
 
 
 def load_rows(spec: DataSpec, split: str, file: str | Path | None = None) -> Rows:

@@ -10,32 +10,51 @@ import json
 from pathlib import Path
 
 from .originals import check_count, no_split, require_file, truncated
-from .sources import DataSpec, Row
+from .sources import DataSpec, Row, RowError, json_cell
 
 FILE = "truthfulqa/v1/mc_task.json"
 SIZES = {"validation": 817}
 
 
-def targets(value) -> dict[str, list]:
+TARGETS_JSON = '{"choices": ["a true answer", "a false one"], "labels": [1, 0]}'
+
+
+def targets(value, field: str = "mc1_targets") -> dict[str, list]:
     """``{answer: label}`` (original) or ``{choices, labels}`` (hub) -> ``{choices, labels}``."""
-    if isinstance(value, str):  # a CSV/Parquet cell holding JSON
-        value = json.loads(value)
-    if isinstance(value, dict) and set(value) == {"choices", "labels"}:
-        choices, labels = list(value["choices"]), [int(x) for x in value["labels"]]
-    elif isinstance(value, dict):
-        choices, labels = list(value), [int(x) for x in value.values()]
-    else:
-        raise ValueError("mc1_targets/mc2_targets (objects of answers and 0/1 labels)")
-    if not choices or len(choices) != len(labels):
-        raise ValueError("mc1_targets/mc2_targets (as many labels as choices)")
+    value = json_cell(value, field, TARGETS_JSON)
+    try:
+        if isinstance(value, dict) and set(value) == {"choices", "labels"}:
+            choices, labels = list(value["choices"]), [int(x) for x in value["labels"]]
+        elif isinstance(value, dict):
+            choices, labels = list(value), [int(x) for x in value.values()]
+        else:
+            raise RowError(field, f"must be an object of answers and 0/1 labels, e.g. {TARGETS_JSON}.")
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, RowError):
+            raise
+        raise RowError(field, f"labels must be 0 or 1 ({exc}), e.g. {TARGETS_JSON}.") from None
+    if not choices:
+        raise RowError(field, f"no choices; an item needs at least one true and one false answer, e.g. {TARGETS_JSON}.")
+    if len(choices) != len(labels):
+        raise RowError(field, f"{len(choices)} choices but {len(labels)} labels; give one 0/1 label per choice.")
     return {"choices": [str(c) for c in choices], "labels": labels}
+
+
+def first_true(mc1: dict[str, list]) -> dict[str, list]:
+    """MC1 is scored as the harness scores it: the first choice is the one true answer."""
+    if mc1["labels"][0] != 1 or sum(mc1["labels"]) != 1:
+        raise RowError(
+            "mc1_targets",
+            f"labels {mc1['labels']}; MC1 needs exactly one true answer, listed first (labels [1, 0, ...]).",
+        )
+    return mc1
 
 
 def to_hub_row(row: Row) -> Row:
     return {
         "question": row["question"],
-        "mc1_targets": targets(row["mc1_targets"]),
-        "mc2_targets": targets(row["mc2_targets"]),
+        "mc1_targets": first_true(targets(row["mc1_targets"], "mc1_targets")),
+        "mc2_targets": targets(row["mc2_targets"], "mc2_targets"),
     }
 
 

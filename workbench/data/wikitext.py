@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .sources import DataSpec, Row
+from .sources import DataSpec, Row, RowError
 
 SPLIT_FILES = {"test": "test", "validation": "valid"}
 TOKENIZED_NOTE = (
@@ -58,9 +58,10 @@ def read_mirror(root: Path, split: str) -> list[Row]:
 
 def to_row(row: Row) -> Row:
     """A page row in the hub schema (``page``); a user's file may call the column ``text``."""
-    page = row["page"] if "page" in row else row["text"]
+    field = "page" if "page" in row else "text"
+    page = row[field]
     if not isinstance(page, str):
-        raise ValueError("page (a string)")
+        raise RowError(field, f"{page!r:.40} is not text; each row needs the page as a string.")
     return {"page": page}
 
 

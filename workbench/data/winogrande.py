@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .files import read_jsonl
+from .files import located_jsonl
 from .originals import check_count, no_split, require_file
-from .sources import DataSpec, Row
+from .sources import DataSpec, Row, RowError, mirror_rows
 
 FILE = "winogrande/winogrande_dev_llmfoundry.jsonl"
 SIZES = {"validation": 1267}
@@ -39,11 +39,11 @@ def from_partial(row: Row) -> Row:
 def to_hub_row(row: Row) -> Row:
     if "context_options" in row:
         return from_partial(row)
-    if "_" not in row["sentence"]:
-        raise ValueError("sentence (with '_' marking the blank)")
-    answer = str(row["answer"])
+    if "_" not in str(row["sentence"]):
+        raise RowError("sentence", "no '_' in it; mark the blank the two options fill with '_'.")
+    answer = str(row["answer"]).strip()
     if answer not in ("1", "2"):
-        raise ValueError("answer ('1' or '2')")
+        raise RowError("answer", f"{answer!r}; set it to '1' (option1 is right) or '2' (option2 is right).")
     return {"sentence": row["sentence"], "option1": row["option1"], "option2": row["option2"], "answer": answer}
 
 
@@ -51,7 +51,7 @@ def read_mirror(root: Path, split: str) -> list[Row]:
     if split not in SIZES:
         raise no_split("WinoGrande", split, "the validation (dev) split")
     path = require_file(root / FILE, "WinoGrande validation split")
-    return check_count(path, [to_hub_row(r) for r in read_jsonl(path)], SIZES[split])
+    return check_count(path, mirror_rows(path, located_jsonl(path), to_hub_row), SIZES[split])
 
 
 SPEC = DataSpec(

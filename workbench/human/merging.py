@@ -18,6 +18,8 @@ def merge(sources: Iterable[str | Path], *, store: str | Path | None = None) -> 
     CSV files are ``ratings(latest=False)`` or ``votes(latest=False)`` written with ``to_csv(index=False)``.
     Merging is idempotent: a judgment already present is not added twice. Returns rows added per source.
     """
+    if isinstance(sources, (str, Path)):  # one file, not the characters of its name
+        sources = [sources]
     db = Store(store)
     report = []
     for src in sources:
@@ -32,13 +34,50 @@ def merge(sources: Iterable[str | Path], *, store: str | Path | None = None) -> 
     return pd.DataFrame(report, columns=["source", "judged_items", "ratings", "votes"])
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def _read_store(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The judged items, ratings and votes of another store. A store on read-only media (where SQLite cannot
+    create the shared-memory file its WAL journal needs) is read from a temporary copy."""
     import sqlite3
 
+    with open(path, "rb") as f:
+        if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise WorkbenchError(
+                f"{path} is not a workbench store: it is not an SQLite file. Give project stores (.sqlite) or CSV "
+                "files written from ratings(latest=False) or votes(latest=False)."
+            )
     try:
         return Store.read_tables(path)
+    except sqlite3.OperationalError:  # unable to open (read-only folder), locked, ...: read a copy
+        pass
     except sqlite3.DatabaseError as exc:
-        raise WorkbenchError(f"{path} is not a workbench store (SQLite file): {exc}") from exc
+        raise WorkbenchError(
+            f"{path} is a damaged SQLite file ({exc}); it cannot be merged. Restore it from a backup, or ask its "
+            "owner for a CSV export: ratings(latest=False).to_csv(path, index=False)."
+        ) from None
+    return _read_copy(path)
+
+
+def _read_copy(path: Path) -> dict[str, list[dict[str, Any]]]:
+    import shutil
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="workbench-merge-") as tmp:
+        copy = Path(tmp) / path.name
+        try:
+            shutil.copyfile(path, copy)
+            wal = path.with_name(path.name + "-wal")  # changes not yet written into the file itself
+            if wal.is_file():
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+            return Store.read_tables(copy)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise WorkbenchError(
+                f"{path} could not be read ({exc}). Copy it to a folder you can write to and merge the copy, or "
+                "ask its owner for a CSV export: ratings(latest=False).to_csv(path, index=False)."
+            ) from None
 
 
 def _read_csv(path: Path) -> dict[str, list[dict[str, Any]]]:

@@ -13,6 +13,15 @@ REGISTRY: dict[str, Task] = {t.name: t for t in TASKS}
 
 
 def get_task(name: str) -> Task:
+    if not isinstance(name, str):
+        if isinstance(name, (list, tuple)) and all(isinstance(n, str) for n in name):
+            raise WorkbenchError(
+                f"Evaluate one task per call (got {len(name)}): `for task in {list(name)!r}: workbench.evaluate(task)`."
+            )
+        raise WorkbenchError(
+            f"Name the task as a string such as 'arc_easy' (got {name!r}); workbench.list_tasks() or "
+            "`workbench tasks` lists them."
+        )
     if name not in REGISTRY:
         if name.startswith("mmlu:"):
             raise mmlu.unknown(name)

@@ -122,6 +122,21 @@ class TaskBase:
         return cast(Task, dataclasses.replace(self, max_new_tokens=max_new_tokens))
 
 
+ITEM_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
+def bad_item(task: str, doc_id: int, problem: str | Exception) -> WorkbenchError:
+    """The error for a document that cannot become an item, raised before any model runs."""
+    if isinstance(problem, KeyError):
+        problem = f"the row has no field {problem.args[0]!r}"
+    elif isinstance(problem, Exception):
+        problem = f"{problem} ({type(problem).__name__})"
+    return WorkbenchError(
+        f"{task}, item {doc_id} (row {doc_id + 1} of the data): {problem}. Fix or delete that row in your --data "
+        "file (or restore the mirror's original file); nothing was run."
+    )
+
+
 def summarize(records: Sequence[Row], metrics: Sequence[str]) -> dict[str, Any]:
     """Each metric's value, standard error and 95% interval over the records (the harness's mean and stderr).
 
@@ -211,11 +226,18 @@ class PromptTask(TaskBase):
         rnd = random.Random(FEWSHOT_SEED)
         items = []
         for doc_id, doc in enumerate(docs):
-            prefix = self.doc_description(doc)
-            if shots:
-                prefix += self.fewshot_block(self.fewshot_examples(rnd, pool, shots, doc))
-            items.append(self.make_item(doc_id, doc, prefix))
+            self.check_doc(doc_id, doc)
+            try:
+                prefix = self.doc_description(doc)
+                if shots:
+                    prefix += self.fewshot_block(self.fewshot_examples(rnd, pool, shots, doc))
+                items.append(self.make_item(doc_id, doc, prefix))
+            except ITEM_ERRORS as exc:
+                raise bad_item(self.name, doc_id, exc) from None
         return items
+
+    def check_doc(self, doc_id: int, doc: Row) -> None:
+        """Refuse a document that could not be scored, before any model runs (nothing to check by default)."""
 
     # ---- records -> metrics --------------------------------------------------------------------
     def aggregate_metrics(self, records: Sequence[Row], metrics: Sequence[str]) -> dict[str, Any]:
@@ -259,6 +281,24 @@ class MultipleChoiceTask(PromptTask):
         prompt = prefix + self.doc_to_text(doc)
         requests = [LoglikelihoodRequest(prompt, self.target_delimiter + c) for c in self.doc_to_choice(doc)]
         return Item(doc_id, doc, prompt, requests)
+
+    def check_doc(self, doc_id: int, doc: Row) -> None:
+        """Every item has choices and its gold answer among them: a row from the hub, a mirror or a file that
+        slipped past the data checks is refused here, before the model runs, not when its score is computed."""
+        try:
+            choices = self.doc_to_choice(doc)
+            if not choices:
+                raise bad_item(self.name, doc_id, "no answer choices; an item needs at least two")
+            golds = self.gold_indices(doc)
+        except ITEM_ERRORS as exc:
+            raise bad_item(self.name, doc_id, exc) from None
+        wrong = [g for g in golds if isinstance(g, bool) or not isinstance(g, int) or not 0 <= g < len(choices)]
+        if not golds or wrong:
+            raise bad_item(
+                self.name,
+                doc_id,
+                f"gold answer {wrong[0] if wrong else 'missing'} is not the index of one of its {len(choices)} choices",
+            )
 
     # ---- for generative scoring ----------------------------------------------------------------
     def doc_to_question(self, doc: Row) -> str:

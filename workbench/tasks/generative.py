@@ -20,7 +20,7 @@ from typing import Any, TypeGuard
 from ..data import DataSpec
 from ..errors import WorkbenchError
 from ..models.base import GenerateRequest, GenerateResponse
-from .base import Item, MultipleChoiceTask, Row, Task, TaskBase
+from .base import ITEM_ERRORS, Item, MultipleChoiceTask, Row, Task, TaskBase, bad_item
 
 MODES = ("loglikelihood", "generate")
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -110,7 +110,12 @@ class GenerativeChoiceTask(TaskBase):
     def build_items(self, docs: Sequence[Row], fewshot_pool: Sequence[Row], shots: int) -> list[Item]:
         items = []
         for doc_id, doc in enumerate(docs):
-            options = self.base.generation_options(doc)
+            self.base.check_doc(doc_id, doc)
+            try:
+                options = self.base.generation_options(doc)
+                self.base.doc_to_question(doc)
+            except ITEM_ERRORS as exc:
+                raise bad_item(self.name, doc_id, exc) from None
             if len(options) > len(LABELS):
                 raise WorkbenchError(
                     f"{self.name} item {doc_id} has {len(options)} options; at most 26 can be labelled."
