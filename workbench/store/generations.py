@@ -47,7 +47,7 @@ class GenerationsStore(StoreBase):
         """The reusable generations among ``keys``, by key."""
         out: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(keys))
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             for start in range(0, len(unique), 500):
                 part = unique[start : start + 500]
                 marks = ",".join("?" * len(part))
@@ -65,6 +65,6 @@ class GenerationsStore(StoreBase):
         args: tuple[str, ...] = ()
         if model_fingerprint:
             query, args = query + " WHERE model_fingerprint = ?", (model_fingerprint,)
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute(query + " ORDER BY created_at DESC", args).fetchall()
         return pd.DataFrame([dict(r) for r in rows])

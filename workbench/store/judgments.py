@@ -49,7 +49,7 @@ class JudgmentsStore(StoreBase):
 
     def judgment_keys(self, run_id: str) -> set[tuple[int, int, int]]:
         """(doc_id, turn, swapped) of the calls already saved for a judge run."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute("SELECT doc_id, turn, swapped FROM judgments WHERE run_id = ?", (run_id,))
             return {(r[0], r[1], r[2]) for r in rows}
 
@@ -57,7 +57,7 @@ class JudgmentsStore(StoreBase):
         """A judge run's calls as a DataFrame, in item, turn and order sequence."""
         import pandas as pd
 
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute(
                 "SELECT * FROM judgments WHERE run_id = ? ORDER BY doc_id, turn, swapped", (run_id,)
             ).fetchall()

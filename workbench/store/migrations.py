@@ -10,7 +10,10 @@ decides from those two numbers (two pragma reads, no DDL, when the file is up to
   the file at its old version, unchanged;
 * a file from a newer workbench is refused with both versions and the fix (``pip install -U ...``);
 * a file that is not ours (another program's SQLite file, even one with a ``runs`` table), a file that is
-  not SQLite at all and a folder are refused with a message naming the path; nothing is written to them.
+  not SQLite at all and a folder are refused with a message naming the path; nothing is written to them;
+* a file that cannot be written (read-only media, a read-only folder, no write permission) is opened
+  read-only as it is, without upgrading it (:func:`connect`); where nothing can be written, no new store is
+  created, and a path running through a file ("notes.txt/x.sqlite") is refused.
 
 Files written before versioning (up to commit b35d084) have ``user_version`` 0 and no application id; they
 are recognised by their tables (``runs`` and ``samples`` with our columns, and no table of anyone else) and
@@ -30,11 +33,13 @@ Then read and write the new column in the part of the store that uses it (runs.p
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from ..errors import WorkbenchError
 
@@ -285,17 +290,76 @@ def _refuse_newer(path: Path, version: int) -> WorkbenchError:
     )
 
 
-def _check_path(path: Path) -> None:
-    """Refuse a folder or a file that is not SQLite before SQLite opens (or creates anything beside) it."""
+def writable(path: Path) -> bool:
+    """The store file (or, for a new one, its folder) can be written: SQLite also needs the folder, for its
+    journal files beside the store (``-wal``, ``-shm``)."""
+    if not os.access(path.parent, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def why_read_only(path: Path) -> str:
+    """Why ``path`` cannot be written, in a few words."""
+    try:
+        if os.statvfs(path if path.exists() else path.parent).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except OSError:
+        pass
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file cannot be written"
+    return f"its folder {path.parent} cannot be written"
+
+
+def connect(path: Path, *, read_only: bool = False, **options: object) -> sqlite3.Connection:
+    """A connection to the store; ``read_only`` opens it without writing anything, even beside it.
+
+    Read-only, SQLite first opens the file as it is (``mode=ro``: it still sees changes in a ``-wal`` file),
+    which needs the WAL index file (``-shm``) beside it; where that cannot be created either (a read-only folder
+    or medium), it reads the file alone (``immutable=1``).
+    """
+    options.setdefault("timeout", 30)
+    if not read_only:
+        return sqlite3.connect(path, **options)  # type: ignore[arg-type]
+    uri = "file:" + quote(str(Path(path).resolve()))
+    db = sqlite3.connect(uri + "?mode=ro", uri=True, **options)  # type: ignore[arg-type]
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file now
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+    return sqlite3.connect(uri + "?immutable=1", uri=True, **options)  # type: ignore[arg-type]
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing folder of the path that is not a folder ("notes.txt" in notes.txt/x.sqlite)."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def check_path(path: Path, create: bool = True) -> None:
+    """Refuse a folder, a path through a file, or a file that is not SQLite before SQLite opens (or creates
+    anything beside) it; make the store's folder when ``create``."""
     if path.is_dir():
         raise WorkbenchError(
             f"{path} is a folder, not a project store file. Give a file in it, e.g. "
             f"store='{path / 'project.sqlite'}' (or set $WORKBENCH_STORE to one)."
         )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WorkbenchError(f"Cannot create the folder of the project store {path}: {exc}. {STORE_HINT}") from exc
+    blocker = _file_in_the_way(path)
+    if blocker is not None:
+        raise WorkbenchError(
+            f"{blocker} is a file, not a folder, so the project store {path} cannot be inside it. Nothing was "
+            f"created. {STORE_HINT}"
+        )
+    if create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkbenchError(
+                f"Cannot create the folder {path.parent} for the project store {path}: "
+                f"{exc.strerror or exc}. {STORE_HINT}"
+            ) from exc
     if not path.exists():
         return
     try:
@@ -322,13 +386,30 @@ def damaged(path: Path, exc: sqlite3.Error) -> WorkbenchError:
     )
 
 
+def cannot_create(path: Path) -> WorkbenchError:
+    return WorkbenchError(
+        f"The project store {path} does not exist and cannot be created: {why_read_only(path)} (read-only). "
+        f"{STORE_HINT}"
+    )
+
+
 # ---- opening: check, create or upgrade ----------------------------------------------------------------------
-def open_store(path: Path) -> int:
-    """Make ``path`` a usable store at the latest version (see the module docstring); returns the version."""
-    _check_path(path)
+def open_store(path: Path, *, create: bool = True) -> int:
+    """Make ``path`` a usable store at the latest version (see the module docstring); returns the version.
+
+    A store that cannot be written is checked and left as it is (its version is returned, even an older
+    one: it can be read, not upgraded). ``create=False`` makes no folder and, for a missing file, no store.
+    """
+    check_path(path, create)
     latest = latest_version()
+    can_write = writable(path)
+    new = not path.exists() or path.stat().st_size == 0
+    if new and not create:
+        raise WorkbenchError(f"There is no project store at {path}; nothing was created. {STORE_HINT}")
+    if new and not can_write:
+        raise cannot_create(path)
     try:
-        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        db = connect(path, read_only=not can_write, isolation_level=None)
     except sqlite3.Error as exc:
         raise damaged(path, exc) from exc
     try:
@@ -339,6 +420,10 @@ def open_store(path: Path) -> int:
         except sqlite3.Error as exc:
             raise damaged(path, exc) from exc
         _check_state(path, state, latest)
+        if not can_write:
+            if state.empty:
+                raise cannot_create(path)
+            return state.version  # read as it is: upgrading would write
         return _upgrade(db, path, latest)
     finally:
         db.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import StoreBase
+from .migrations import connect
 
 # The tables of this part (judged_items, ratings and votes) are defined, versioned and upgraded in migrations.py.
 SCHEMA = ""
@@ -135,7 +136,7 @@ class RatingsStore(StoreBase):
         used = {k: v for k, v in filters.items() if v is not None}
         where = ("WHERE " + " AND ".join(f"e.{k} = ?" for k in used)) if used else ""
         sql = f"SELECT e.*, {select} FROM {table} e {joins} {where} ORDER BY e.created_at, e.rowid"
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = [dict(r) for r in db.execute(sql, list(used.values()))]
         return pd.DataFrame(rows, columns=columns)
 
@@ -162,8 +163,9 @@ class RatingsStore(StoreBase):
 
     @staticmethod
     def read_tables(path: str | Path) -> dict[str, list[dict[str, Any]]]:
-        """The judged items, ratings and votes of another store file, opened read-only."""
-        db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=30)
+        """The judged items, ratings and votes of another store file, opened read-only: nothing is written to it
+        or beside it, so a store on read-only media (or in a folder that cannot be written) is read as well."""
+        db = connect(Path(path), read_only=True)
         db.row_factory = sqlite3.Row
         try:
             present = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -105,7 +106,7 @@ class RunsStore(StoreBase):
 
     def resumable_run(self, run_key: str) -> str | None:
         """The newest unfinished run started by the same call (same task, model, data and parameters)."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute(
                 "SELECT run_id FROM runs WHERE run_key = ? AND status != 'complete' ORDER BY created_at DESC LIMIT 1",
                 (run_key,),
@@ -179,11 +180,11 @@ class RunsStore(StoreBase):
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run (JSON columns decoded); a 'running' run whose writer is gone is shown as 'interrupted'."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise WorkbenchError(f"No run {run_id!r} in {self.path}. List runs with %llm_runs or `workbench runs`.")
-        return self._shown(_decode_run(row))
+        return self._shown(self._decoded([row])[0])
 
     def runs(self):
         """All runs, newest first, as a DataFrame (JSON columns decoded). A 'running' run whose writer is gone
@@ -191,9 +192,22 @@ class RunsStore(StoreBase):
         ``error``."""
         import pandas as pd
 
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
-        return pd.DataFrame([self._shown(_decode_run(r)) for r in rows], columns=_run_columns())
+        return pd.DataFrame([self._shown(r) for r in self._decoded(rows)], columns=_run_columns())
+
+    def _decoded(self, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
+        """Runs with their JSON columns decoded. A cell that is not valid JSON (an edited or damaged file) is
+        shown as None, named in one ``workbench:`` line on stderr, and keeps every other run readable."""
+        bad: list[str] = []
+        out = [_decode_run(r, bad) for r in rows]
+        if bad:
+            print(
+                f"workbench: {self.path}: {len(bad)} saved value(s) are not valid JSON and are shown as empty: "
+                f"{'; '.join(bad)}. The file was edited or damaged; the rest of each run is shown as saved.",
+                file=sys.stderr,
+            )
+        return out
 
     def _shown(self, run: dict[str, Any]) -> dict[str, Any]:
         if run["status"] == "running":
@@ -229,12 +243,24 @@ class RunsStore(StoreBase):
             )
 
     def sample_records(self, run_id: str) -> list[dict[str, Any]]:
-        with self._connect() as db:
-            rows = db.execute("SELECT record FROM samples WHERE run_id = ? ORDER BY doc_id", (run_id,)).fetchall()
-        return [json.loads(r["record"]) for r in rows]
+        with self._connect(write=False) as db:
+            rows = db.execute(
+                "SELECT doc_id, record FROM samples WHERE run_id = ? ORDER BY doc_id", (run_id,)
+            ).fetchall()
+        out = []
+        for r in rows:
+            try:
+                out.append(json.loads(r["record"]))
+            except ValueError as exc:
+                raise WorkbenchError(
+                    f"A saved item of run {run_id} in {self.path} is not valid JSON (item {r['doc_id']}: {exc}): "
+                    "the file was edited or damaged. Delete that item to score it again (DELETE FROM samples WHERE "
+                    f"run_id = '{run_id}' AND doc_id = {r['doc_id']}) and run the same call again."
+                ) from None
+        return out
 
     def done_doc_ids(self, run_id: str) -> set[int]:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             return {r[0] for r in db.execute("SELECT doc_id FROM samples WHERE run_id = ?", (run_id,))}
 
     def samples(self, run_id: str, columns: Sequence[str] | None = None):
@@ -273,9 +299,13 @@ def _writer_values(writer: Writer) -> tuple[int, str, str | None, str]:
     return writer.pid, writer.host, writer.start, writer.token
 
 
-def _decode_run(row: sqlite3.Row) -> dict[str, Any]:
+def _decode_run(row: sqlite3.Row, bad: list[str]) -> dict[str, Any]:
     out = dict(row)
     for key in RUN_JSON_COLUMNS:
         if out.get(key):
-            out[key] = json.loads(out[key])
+            try:
+                out[key] = json.loads(out[key])
+            except ValueError:
+                bad.append(f"run {out['run_id']} {key}")
+                out[key] = None
     return out
