@@ -69,7 +69,7 @@ def stop_stale_servers() -> list[int]:
     A server is recognised by its pid and start time, so a pid reused by another program is never touched;
     records of servers that already ended are removed.
     """
-    stopped = []
+    stopped: list[int] = []
     try:
         records = sorted(records_dir().glob("*.json"))
     except OSError:

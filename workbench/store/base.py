@@ -14,6 +14,8 @@ from ..settings import STORE_ENV, find_store, store_path
 from .migrations import STORE_HINT, check_path, connect, damaged, open_store, why_read_only, writable
 
 _ANNOUNCED: set[str] = set()  # found stores already named on stderr by this process
+# SQLite's primary result codes (sqlite3 has them as constants from Python 3.11, its type stubs not yet)
+SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 8, 10, 13, 14
 
 
 class StoreBase:
@@ -87,19 +89,19 @@ class StoreBase:
         if type(exc) is sqlite3.DatabaseError:  # "malformed", "not a database": the file itself
             return damaged(self.path, exc)
         code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary result code
-        if code == sqlite3.SQLITE_FULL:
+        if code == SQLITE_FULL:
             return WorkbenchError(
                 f"The project store {self.path} could not be written: the disk is full ({exc}). Everything saved "
                 "before is kept. Free some space, then run the same call again to resume."
             )
-        if code == sqlite3.SQLITE_READONLY:
+        if code == SQLITE_READONLY:
             return self._read_only_error()
-        if code == sqlite3.SQLITE_CANTOPEN:
+        if code == SQLITE_CANTOPEN:
             return WorkbenchError(
                 f"The project store {self.path} could not be opened ({exc}): check that it and its folder still "
                 f"exist and can be read (and written, to save). {STORE_HINT}"
             )
-        if code == sqlite3.SQLITE_IOERR:
+        if code == SQLITE_IOERR:
             return WorkbenchError(
                 f"The project store {self.path} could not be read or written: the disk reported an error ({exc}). "
                 "If it is full, free some space; everything saved before is kept, and running the same call "

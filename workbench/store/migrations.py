@@ -310,24 +310,30 @@ def why_read_only(path: Path) -> str:
     return f"its folder {path.parent} cannot be written"
 
 
-def connect(path: Path, *, read_only: bool = False, **options: object) -> sqlite3.Connection:
-    """A connection to the store; ``read_only`` opens it without writing anything, even beside it.
+def connect(path: Path, *, read_only: bool = False, autocommit: bool = False) -> sqlite3.Connection:
+    """A connection to the store (``autocommit``: no implicit transactions); ``read_only`` opens it without
+    writing anything, even beside it.
 
     Read-only, SQLite first opens the file as it is (``mode=ro``: it still sees changes in a ``-wal`` file),
     which needs the WAL index file (``-shm``) beside it; where that cannot be created either (a read-only folder
     or medium), it reads the file alone (``immutable=1``).
     """
-    options.setdefault("timeout", 30)
+
+    def open_(target: str | Path, uri: bool = False) -> sqlite3.Connection:
+        if autocommit:
+            return sqlite3.connect(target, timeout=30, isolation_level=None, uri=uri)
+        return sqlite3.connect(target, timeout=30, uri=uri)
+
     if not read_only:
-        return sqlite3.connect(path, **options)  # type: ignore[arg-type]
+        return open_(path)
     uri = "file:" + quote(str(Path(path).resolve()))
-    db = sqlite3.connect(uri + "?mode=ro", uri=True, **options)  # type: ignore[arg-type]
+    db = open_(uri + "?mode=ro", uri=True)
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file now
         return db
     except sqlite3.OperationalError:
         db.close()
-    return sqlite3.connect(uri + "?immutable=1", uri=True, **options)  # type: ignore[arg-type]
+    return open_(uri + "?immutable=1", uri=True)
 
 
 def _file_in_the_way(path: Path) -> Path | None:
@@ -409,7 +415,7 @@ def open_store(path: Path, *, create: bool = True) -> int:
     if new and not can_write:
         raise cannot_create(path)
     try:
-        db = connect(path, read_only=not can_write, isolation_level=None)
+        db = connect(path, read_only=not can_write, autocommit=True)
     except sqlite3.Error as exc:
         raise damaged(path, exc) from exc
     try:
