@@ -91,6 +91,13 @@ def evaluate(task, **kw):
 
 # (id, call, what the message must say: the problem and the fix)
 API_CASES = [
+    # ---- models and counts, refused before any data is read or model loaded ----
+    ("model-none", evaluate("arc_easy", model=None), r"Name a model \(got None\).*e\.g\. model='smollm2-135m'"),
+    ("model-empty", evaluate("arc_easy", model=""), r"Name a model \(got ''\)"),
+    ("batch-size-none", evaluate("arc_easy", batch_size=None), r"--batch-size must be a whole number of at least 1"),
+    ("grid-batch-size-zero", lambda: workbench.grid("Say {x}", rows=[{"x": "hi"}], batch_size=0),
+     r"batch_size must be a whole number of at least 1"),
+    ("perplexity-no-texts", lambda: workbench.perplexity([]), r"No rows to score: inline is empty\. Pass at least one"),
     # ---- rows of a user's file, checked before any model runs (issue item 8) ----
     ("answerKey-not-a-label", evaluate("arc_easy", data="badkey.jsonl"),
      r"badkey\.jsonl, line 2, field 'answerKey': 'E' is not one of the labels A, B.*[Ss]et answerKey"),
@@ -198,6 +205,9 @@ API_CASES = [
 
 # (id, argv, what the message must say)
 CLI_CASES = [
+    ("cli-limit-not-a-number", ["eval", "arc_easy", "--limit", "abc"],
+     r"argument --limit: invalid int value: 'abc'\. See `workbench eval --help`"),
+    ("cli-unknown-flag", ["eval", "arc_easy", "--limt", "3"], r"unrecognized arguments: --limt 3\. See `workbench"),
     ("cli-no-task", ["eval"], r"Name a task, e\.g\. `workbench eval arc_easy"),
     ("cli-limit-zero", ["eval", "arc_easy", "--limit", "0"], r"--limit must be a whole number"),
     ("cli-missing-data", ["eval", "arc_easy", "--data", "nope.jsonl"], r"does not exist\. Check the path"),

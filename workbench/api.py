@@ -91,8 +91,9 @@ def evaluate(
 
     check_count("--limit", limit, 1)
     check_count("--shots", shots, 0)
-    check_count("--batch-size", batch_size, 1)
+    check_count("--batch-size", batch_size, 1, required=True)
     check_count("max_new_tokens", max_new_tokens, 1)
+    models.resolve(model)  # a bad model name is refused before any data is read
     spec = for_mode(get_task(task), mode, chat)
     shots = _resolve_shots(spec, shots)
     if max_new_tokens is not None:

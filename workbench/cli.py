@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from typing import NoReturn
 
 from . import commands, options
 from .errors import WorkbenchError
@@ -22,8 +23,15 @@ SUBCOMMANDS = (  # name, table in workbench.options (None: no options), help
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported as one `workbench:` line naming the fix (exit 2, no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"workbench: {message}. See `{self.prog} --help` for the options.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="workbench", description="Evaluate language models; results go to the project store (a SQLite file)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,7 +58,10 @@ def print_comparison(both) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help (0), or a bad option already reported as one `workbench:` line (2)
+        return int(stop.code or 0)
     try:
         run(args, "workbench " + shlex.join(argv))
     except WorkbenchError as error:

@@ -16,9 +16,9 @@ def suggest(name: str, candidates: Iterable[str], n: int = 3) -> str:
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
-def check_count(name: str, value: object, minimum: int) -> None:
-    """A whole number of at least ``minimum`` (None: not given), or a message naming the option."""
-    if value is None:
+def check_count(name: str, value: object, minimum: int, *, required: bool = False) -> None:
+    """A whole number of at least ``minimum`` (None: not given, unless ``required``), or a message naming it."""
+    if value is None and not required:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise WorkbenchError(

@@ -66,7 +66,9 @@ def as_rows(data: RowsLike, *, limit: int | None = None, text_column: str = "tex
             raise WorkbenchError(f"limit must be a whole number of at least 1 (got {limit!r}).")
         rows = rows[:limit]
     if not rows:
-        raise WorkbenchError(f"No rows to score ({source} is empty).")
+        raise WorkbenchError(
+            f"No rows to score: {source} is empty. Pass at least one row (a text, a dict, or a file with rows)."
+        )
     return rows, source
 
 

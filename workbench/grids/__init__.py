@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import options
-from ..errors import WorkbenchError
+from ..errors import WorkbenchError, check_count
 from ..metrics import catalog
 from ..models import DEFAULT_MODEL
 from ..scoring import RowsLike, as_rows, columns_of, require_references
@@ -68,6 +68,8 @@ def grid(
     from .. import models as model_registry
     from ..data import fingerprint
 
+    check_count("batch_size", batch_size, 1, required=True)
+    check_count("limit", limit, 1)
     templates = named_prompts(prompts)
     model_names = [models] if isinstance(models, str) else [m for m in models if m]
     if not model_names:

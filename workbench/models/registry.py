@@ -61,6 +61,11 @@ class ModelSpec:
 
 def resolve(spec: str) -> ModelSpec:
     """Turn what the user typed into a ModelSpec, or explain the accepted forms."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise WorkbenchError(
+            f"Name a model (got {spec!r}): {ACCEPTED_FORMS.format(aliases=', '.join(ALIASES))}, "
+            f"e.g. model='{DEFAULT_MODEL}'."
+        )
     spec = spec.strip()
     if spec.startswith("openai:"):  # an OpenAI-compatible HTTP endpoint, see models/openai.py
         from .openai import parse_spec
