@@ -291,7 +291,7 @@ def test_judge_kwargs_from_either_shell():
     line = "r1 r2 --judge smollm2-135m --turns 1,2 --reference yes --terse"
     expected = {"run": "r1", "other": "r2", "judge": "smollm2-135m", "mode": None, "reference": True, "turns": [1, 2],
                 "language": "auto", "terse": True, "limit": None, "max_new_tokens": 1024, "partial": False,
-                "store": None}  # fmt: skip
+                "separate": False, "store": None}  # fmt: skip
     for args in both_parsers("llm_judge", line):
         assert commands.judge_kwargs(args) == expected
     single = commands.judge_kwargs(cli.build_parser().parse_args(["judge", "r1"]))
@@ -331,14 +331,18 @@ def test_llm_rate_without_a_run_picks_the_newest(monkeypatch):
 
     from .test_ratings import mc_run
 
-    args = SimpleNamespace(source=None, rubric="good,bad", annotator="ana", store=None)
+    args = SimpleNamespace(source=None, rubric="good,bad", annotator="ana", partial=False, store=None)
+    with pytest.raises(WorkbenchError, match="There is no project store at"):
+        commands.rate(args)  # no store yet: reading never creates one
+    Store()
     with pytest.raises(WorkbenchError, match="No runs in the store yet"):
         commands.rate(args)
     old = mc_run(Store())
     time.sleep(0.01)
     new = mc_run(Store())
     monkeypatch.setattr(workbench.widgets, "rate", lambda **kw: kw)
-    assert commands.rate(args) == {"source": new, "rubric": ["good", "bad"], "annotator": "ana", "store": None}
+    expected = {"source": new, "rubric": ["good", "bad"], "annotator": "ana", "partial": False, "store": None}
+    assert commands.rate(args) == expected
     assert commands.rate(SimpleNamespace(**{**vars(args), "source": old}))["source"] == old
 
 

@@ -55,7 +55,7 @@ def killed(method: str, at: int, call: str) -> None:
 def test_a_killed_perplexity_run_resumes(capsys):
     killed("rolling_loglikelihood", 3, f"workbench.perplexity({TEXTS!r})")  # groups of 4 texts: 8 saved
     (run,) = Store().runs().to_dict("records")
-    assert run["status"] == "running" and len(Store().sample_records(run["run_id"])) == 8
+    assert run["status"] == "interrupted" and len(Store().sample_records(run["run_id"])) == 8
     before = Store().sample_records(run["run_id"])
 
     result = workbench.perplexity(TEXTS)
@@ -78,7 +78,7 @@ def test_a_killed_grid_resumes_keeping_unseeded_samples(capsys):
     """
     killed("generate", 2, call)  # chunks of 4 generations: cell a's four rows are saved, cell b's are not
     runs = Store().runs()
-    assert list(runs["status"]) == ["running", "running"]
+    assert list(runs["status"]) == ["interrupted", "interrupted"]  # their writer is gone
     saved = {r["run_id"]: Store().sample_records(r["run_id"]) for r in runs.to_dict("records")}
     assert sorted(len(v) for v in saved.values()) == [0, 4]
     assert len(Store().generations()) == 4
@@ -108,7 +108,7 @@ def test_a_killed_judge_run_resumes(capsys):
     """
     killed("generate", 3, call)
     judge_run = Store().runs().iloc[0]
-    assert judge_run["task"] == "judge:single" and judge_run["status"] == "running"
+    assert judge_run["task"] == "judge:single" and judge_run["status"] == "interrupted"
     assert len(Store().judgments(judge_run["run_id"])) == 2
 
     result = workbench.judge(answers.run_id, judge="smollm2-135m", terse=True, max_new_tokens=4, batch_size=1)

@@ -158,11 +158,6 @@ def test_a_reading_command_does_not_create_a_store(tmp_path):
     assert len(Store(tmp_path / "real.sqlite", create=False).runs()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the reading commands to open Store(store, create=False) (workbench/api.py runs/samples, "
-    "comparison.py, human/rating.py): not this change's files",
-)
 def test_workbench_runs_with_a_mistyped_store_says_so(tmp_path, capsys):
     from workbench import cli
 

@@ -72,6 +72,7 @@ def evaluate(
     mode: str | None = None,
     chat: bool = False,
     max_new_tokens: int | None = None,
+    separate: bool = False,
 ) -> EvalResult:
     """Evaluate ``model`` on ``task`` and save the run and every scored item in the project store.
 
@@ -79,7 +80,9 @@ def evaluate(
     'loglikelihood' (the default, as the harness) or 'generate' (the model writes the option's label, as
     Horangi); ``chat`` sends generated prompts through the model's chat template. ``max_new_tokens`` caps
     generated answers of generation tasks (default: the task's own limit).
-    Repeating a call that was interrupted resumes it: items already scored are not scored again.
+    Repeating a call that was interrupted resumes it: items already scored are not scored again. While another
+    live process runs the same call, the call is refused naming that process; ``separate=True`` starts a run
+    of its own instead.
     """
     from . import models
     from .data import fingerprint, load_rows
@@ -109,7 +112,8 @@ def evaluate(
     identity = models.describe(model)
 
     values = {"task": task, "model": model, "limit": limit, "shots": shots, "batch_size": batch_size, "data": data,
-              "store": store, "mode": mode, "chat": chat, "max_new_tokens": max_new_tokens}  # fmt: skip
+              "store": store, "mode": mode, "chat": chat, "max_new_tokens": max_new_tokens,
+              "separate": separate}  # fmt: skip
     data_fp = fingerprint(list(docs) + list(pool))
     key = {**options.key_fields(options.EVAL, values), "model": identity["fingerprint"], "data": data_fp,
            "template": spec.template}  # fmt: skip
@@ -129,6 +133,7 @@ def evaluate(
             command=command or options.call_text("evaluate", options.EVAL, values),
             n_items=len(items),
         ),
+        separate=separate,
     )
     with run.recording():
         pending = run.pending(items)
@@ -161,7 +166,7 @@ def runs(store: str | Path | None = None):
         raise WorkbenchError(
             f"store must be the path of a project store file, e.g. store='project.sqlite' (got {store!r:.60})."
         )
-    return runs_table(Store(store).runs())
+    return runs_table(Store(store, create=False).runs())
 
 
 def samples(run_id: str, store: str | Path | None = None):
@@ -176,7 +181,7 @@ def samples(run_id: str, store: str | Path | None = None):
         raise WorkbenchError(
             f"store must be the path of a project store file, e.g. store='project.sqlite' (got {store!r:.60})."
         )
-    db = Store(store)
+    db = Store(store, create=False)
     db.run(run_id)  # refuses a run id the store does not hold, naming the store and how to list its runs
     return db.samples(run_id)
 
@@ -282,6 +287,7 @@ def compare_modes(
     command: str | None = None,
     chat: bool = False,
     max_new_tokens: int | None = None,
+    separate: bool = False,
 ) -> ModeComparison:
     """Score a multiple-choice task's items by log-likelihood and by generated answers, to compare the two.
 
@@ -293,8 +299,9 @@ def compare_modes(
 
     for_mode(get_task(task), "generate", chat)  # refuse a task without choices before running anything
     run = functools.partial(
-        evaluate, task, model, limit=limit, batch_size=batch_size, data=data, store=store, command=command
-    )
+        evaluate, task, model, limit=limit, batch_size=batch_size, data=data, store=store, command=command,
+        separate=separate,
+    )  # fmt: skip
     scored = run(shots=shots, mode="loglikelihood")
     generated = run(mode="generate", chat=chat, max_new_tokens=max_new_tokens)
     return ModeComparison(scored, generated)

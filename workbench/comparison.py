@@ -301,7 +301,7 @@ def compare(
 
     from .metrics import catalog
 
-    db = Store(store)
+    db = Store(store, create=False)  # reading: a mistyped path is named, never created
     a, b = db.run(run_a), db.run(run_b)
     recs_a, recs_b = db.sample_records(run_a), db.sample_records(run_b)
     pairs, matched_by = match(a, b, recs_a, recs_b)

@@ -245,6 +245,7 @@ def perplexity(
     limit: int | None = None,
     store: str | Path | None = None,
     command: str | None = None,
+    separate: bool = False,
 ) -> PerplexityResult:
     """Perplexity of each text and of all of them together under ``model``: token, word and byte perplexity
     and bits per byte, from rolling log-likelihoods in the harness's windows. Saved as a run (task
@@ -256,7 +257,7 @@ def perplexity(
     from .tasks.wikitext import PerplexityTask
 
     rows, source = as_rows(texts, limit=limit, text_column=column)
-    values = {"texts": texts, "model": model, "column": column, "limit": limit, "store": store}
+    values = {"texts": texts, "model": model, "column": column, "limit": limit, "store": store, "separate": separate}
     require_columns(rows, [column], "Text")
     for i, row in enumerate(rows, start=1):
         if is_blank(row[column]):
@@ -290,6 +291,7 @@ def perplexity(
             n_items=len(rows),
         ),
         noun="texts",
+        separate=separate,
     )
     with run.recording():
         pending = run.pending(items)

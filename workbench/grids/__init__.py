@@ -57,6 +57,7 @@ def grid(
     batch_size: int = 8,
     store: str | Path | None = None,
     command: str | None = None,
+    separate: bool = False,
 ) -> GridResult:
     """Generate every prompt x model x parameter cell over the rows, score against ``reference``, save.
 
@@ -99,7 +100,7 @@ def grid(
     scoring = Scoring(reference, names, lang)
     values = {"prompts": templates, "models": model_names, "rows": source, "reference": reference, "metrics": names,
               "params": params, "limit": limit, "lang": lang, "store": store, "batch_size": batch_size,
-              "ppl_model": ppl_model if "perplexity" in names else None}  # fmt: skip
+              "ppl_model": ppl_model if "perplexity" in names else None, "separate": separate}  # fmt: skip
     cells = [
         make_cell(pname, template, model, identities[model], combo, data, _config(pname, combo, values))
         for (pname, template), model, combo in itertools.product(templates.items(), model_names, combos)
@@ -110,7 +111,7 @@ def grid(
     call = command or options.call_text("grid", options.GRID, values, list(templates))
     lms = load_models(db, cells)
     scorer = model_registry.load_local(ppl_model) if "perplexity" in names else None
-    grid_id = open_runs(db, cells, [run_spec(c, source, data_fp, call, len(data)) for c in cells])
+    grid_id = open_runs(db, cells, [run_spec(c, source, data_fp, call, len(data)) for c in cells], separate)
     with contextlib.ExitStack() as stack:
         for cell in cells:
             stack.enter_context(cell.opened.recording(share=1 / len(cells)))

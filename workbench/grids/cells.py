@@ -91,7 +91,7 @@ def run_spec(cell: Cell, source: str, data_fp: str, command: str, n_rows: int) -
     )
 
 
-def open_runs(db: Store, cells: Sequence[Cell], specs: Sequence[lifecycle.RunSpec]) -> str:
+def open_runs(db: Store, cells: Sequence[Cell], specs: Sequence[lifecycle.RunSpec], separate: bool = False) -> str:
     """Open every cell's run (resuming interrupted ones); returns the grid's id, kept from a resumed grid."""
     grid_id = ""
     for spec in specs:
@@ -102,7 +102,7 @@ def open_runs(db: Store, cells: Sequence[Cell], specs: Sequence[lifecycle.RunSpe
     grid_id = grid_id or uuid.uuid4().hex[:8]
     for cell, spec in zip(cells, specs):
         spec = dataclasses.replace(spec, config={"grid_id": grid_id, **spec.config})
-        cell.run = lifecycle.start(db, spec, noun="rows", verb="saved")
+        cell.run = lifecycle.start(db, spec, noun="rows", verb="saved", separate=separate)
     return grid_id
 
 

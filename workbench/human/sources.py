@@ -70,7 +70,7 @@ def items(
         out = _from_table(source, columns, model, name or "table")
     else:
         run_id = getattr(source, "run_id", source)
-        db = Store(getattr(source, "store_path", None) or store)
+        db = Store(getattr(source, "store_path", None) or store, create=False)
         if not isinstance(run_id, str):
             raise WorkbenchError(f"Cannot judge {type(source).__name__}: give a run id, an EvalResult or a DataFrame.")
         run = db.run(run_id)

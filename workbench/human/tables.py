@@ -20,7 +20,7 @@ def ratings(
 
     ``ratings(latest=False).to_csv(path, index=False)`` writes a file ``merge`` can read back.
     """
-    events = Store(store).rating_events(rubric=rubric, annotator=annotator)
+    events = Store(store, create=False).rating_events(rubric=rubric, annotator=annotator)
     if not latest:
         return events
     keys = ["rubric", "annotator", "item_key"]
@@ -33,7 +33,7 @@ def votes(
     *, arena: str | None = None, annotator: str | None = None, latest: bool = True, store: str | Path | None = None
 ) -> pd.DataFrame:
     """Votes as a DataFrame: each annotator's current vote per pair (``latest``, skips left out), or every click."""
-    events = Store(store).vote_events(arena=arena, annotator=annotator)
+    events = Store(store, create=False).vote_events(arena=arena, annotator=annotator)
     if not latest:
         return events
     cast = events[events["vote"] != "skip"]

@@ -201,6 +201,7 @@ def judge(
     batch_size: int = 8,
     store: str | Path | None = None,
     command: str | None = None,
+    separate: bool = False,
     partial: bool = False,
 ) -> JudgeResult:
     """Judge a run's answers with an LLM and save every verdict; returns a ``JudgeResult``.
@@ -243,7 +244,7 @@ def judge(
         raise WorkbenchError(f"turns lists turn numbers from 1, e.g. turns=[1] (got {turns!r}).")
 
     run_ids = [_run_id(run)] + ([_run_id(other)] if other is not None else [])
-    db = Store(store or getattr(run, "store_path", None))
+    db = Store(store or getattr(run, "store_path", None), create=False)
     cut = unfinished(db, run_ids, partial=partial, doing="judge")
     judged = []
     for rid in run_ids:
@@ -267,7 +268,7 @@ def judge(
     values = {"runs": run_ids, "judge": judge_name, "mode": "pairwise" if mode_key == "pair" else "single",
               "reference": reference, "turns": turns, "language": language, "terse": terse, "limit": limit,
               "max_new_tokens": max_new_tokens, "store": store, "batch_size": batch_size,
-              "partial": partial}  # fmt: skip
+              "partial": partial, "separate": separate}  # fmt: skip
     config = {**options.config(options.JUDGE, values), "models": [r["model"] for r, _ in judged]}
     config.pop("partial", None)  # recorded below, as what the judged runs held, only where one was unfinished
     if cut:
@@ -287,7 +288,7 @@ def judge(
         command=command or options.call_text("judge", options.JUDGE, {**values, "mode": mode}),
         n_items=len(calls),
     )
-    judge_run = lifecycle.start(db, run_spec, done=db.judgment_keys, noun="judgments", verb="saved")
+    judge_run = lifecycle.start(db, run_spec, done=db.judgment_keys, noun="judgments", verb="saved", separate=separate)
     with judge_run.recording():
         pending = [c for c in calls if (c.doc_id, c.turn, c.swapped) not in judge_run.done]
         if pending:

@@ -43,7 +43,7 @@ class JudgeResult:
         resumed: int = 0,
     ) -> JudgeResult:
         """A saved judge run by id (``%llm_runs`` lists them with task judge:single / judge:pairwise)."""
-        db = Store(store)
+        db = Store(store, create=False)
         record = db.run(run_id)
         if not record["task"].startswith("judge:"):
             from ..errors import WorkbenchError

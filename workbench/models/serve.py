@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WorkbenchError
+from ..processes import HOST, alive, process_start
 from ..settings import cache_dir
-from ..store.liveness import HOST, alive, process_start
 from .openai import PREFIX
 from .registry import DEFAULT_MODEL, dequantized_dir, resolve
 

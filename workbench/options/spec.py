@@ -75,8 +75,10 @@ class Option:
         return args, spec
 
     def value(self, values: Mapping[str, Any]) -> Any:
-        """This option's value in ``values`` (a fixed setting: its default)."""
-        if self.fixed:
+        """This option's value in ``values``. A fixed setting, or an option that enters neither the config nor the
+        key (it only shows in the recorded command when set), may be left out: its default. An option the run's
+        identity depends on may not: leaving it out raises, so a forgotten field never records a default."""
+        if self.fixed or not (self.config or self.key):
             return values.get(self.name, self.default)
         if self.name not in values:
             raise KeyError(f"{self.name!r} is missing: give every option of the table, e.g. from the call's locals")

@@ -10,6 +10,14 @@ STORE = Option(
     "store", ("--store",), "Project store file (default $WORKBENCH_STORE or ./workbench.sqlite).", call="never"
 )
 
+SEPARATE = Option(
+    "separate",
+    ("--separate",),
+    "Start a run of its own even when another live process is running the same call (default: refuse, naming it).",
+    default=False,
+    action="store_true",
+)
+
 EVAL: list[Option] = [
     Option(
         "task",
@@ -83,6 +91,7 @@ EVAL: list[Option] = [
         config=True,
         call="never",
     ),
+    SEPARATE,
     STORE,
     Option(
         "fewshot_seed",
@@ -115,6 +124,7 @@ PPL: list[Option] = [
     ),
     Option("column", ("--column",), "Column holding the text (default 'text').", default="text", config=True),
     Option("limit", ("--limit",), "Only the first N texts.", type=int, config=True),
+    SEPARATE,
     STORE,
 ]
 
@@ -165,6 +175,7 @@ GRID: list[Option] = [
     ),
     Option("limit", ("--limit",), "Only the first N rows.", type=int, config=True),
     Option("lang", ("--lang",), "Target language for BLEU's tokenizer (e.g. ko); default from text.", config=True),
+    SEPARATE,
     STORE,
     Option(
         "ppl_model",
@@ -304,6 +315,7 @@ JUDGE: list[Option] = [
         key=True,
     ),
     PARTIAL,
+    SEPARATE,
     STORE,
     Option("batch_size", help="Judge prompts sent at once.", default=8, shells=(), call="never"),
     Option(

@@ -12,14 +12,13 @@ background thread while the run is being recorded). A run whose status is 'runni
 Fresh means younger than :data:`STALE_S`. Anything else is a run whose writer is gone: ``Store.runs()``
 shows it as 'interrupted', and the same call resumes it.
 
-The process checks (:func:`process_start`, :func:`alive`) are also how a LocalServer finds a server whose
-Python is gone (models/serve.py).
+The process checks themselves (``alive``, ``process_start``) live in ``workbench/processes.py``, which a
+LocalServer also uses to find a server whose Python is gone.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -30,48 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..processes import HOST, MACHINE, alive, process_start
+
 HEARTBEAT_S = 10.0  # how often a recording process refreshes the heartbeat of its runs
 STALE_S = 90.0  # a running run whose heartbeat is older than this has no live writer, wherever it was
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text().strip()
-    except OSError:
-        return ""
-
-
-HOST = socket.gethostname()
-# processes are comparable by pid only within one boot and one pid namespace (containers have their own)
-PID_NAMESPACE = os.readlink("/proc/self/ns/pid") if os.path.islink("/proc/self/ns/pid") else ""
-MACHINE = f"{_read('/proc/sys/kernel/random/boot_id')}/{PID_NAMESPACE}"
-
-
-def process_start(pid: int) -> str | None:
-    """A token naming the process ``pid`` (machine and start time, from /proc); None when there is no such
-    process (or only its zombie), or no /proc to read."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (OSError, ValueError):
-        return None
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces and parentheses
-    if len(fields) < 20 or fields[0] in ("Z", "X"):
-        return None
-    return f"{MACHINE}:{fields[19]}"  # field 22 of stat: start time in clock ticks after boot
-
-
-def alive(pid: int, start: str | None = None) -> bool:
-    """The process ``pid`` exists (and, given its start token, is still the same process)."""
-    if Path("/proc/self/stat").exists():
-        token = process_start(pid)
-        return token is not None and (start is None or token == start)
-    try:  # no /proc (macOS): existence only
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True)
