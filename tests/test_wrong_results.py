@@ -267,18 +267,18 @@ def test_arena_over_old_records_matches_by_position_only_on_the_same_data():
 
 # ---- unfinished runs ----------------------------------------------------------------------------------------
 def test_rating_or_voting_on_an_unfinished_run_is_refused_unless_asked():
-    running = run_of(EASY[:4], model="model-a", status="running", n_items=10)
+    running = run_of(EASY[:4], model="model-a", status="running", n_items=10)  # no process is writing it any more
     done = run_of(EASY[:10], model="model-b")
     with pytest.raises(WorkbenchError) as info:
         workbench.rate(running, annotator="ana")
     message = str(info.value)
-    assert f"Run {running} is running: 4 of 10 items" in message
+    assert f"Run {running} is interrupted: 4 of 10 items" in message
     assert "workbench.evaluate('arc_easy', model='model-a')" in message and "partial=True" in message
-    with pytest.raises(WorkbenchError, match="running: 4 of 10 items"):
+    with pytest.raises(WorkbenchError, match="interrupted: 4 of 10 items"):
         workbench.arena(running, done, annotator="ana")
     rating = RatingSession.open(running, annotator="ana", partial=True)
-    assert len(rating) == 4 and rating.partial == [{"run": running, "status": "running", "items": 4, "of": 10}]
-    assert f"partial: 4 of 10 items of run {running} (running)" in rating.progress()
+    assert len(rating) == 4 and rating.partial == [{"run": running, "status": "interrupted", "items": 4, "of": 10}]
+    assert f"partial: 4 of 10 items of run {running} (interrupted)" in rating.progress()
     assert "partial" in rating.status
     duel = ArenaSession.open(running, done, annotator="ana", partial=True)
     assert len(duel) == 4 and f"partial: 4 of 10 items of run {running}" in duel.progress()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import WorkbenchError
 from ..settings import STORE_ENV, find_store, store_path
-from .migrations import STORE_HINT, check_path, connect, damaged, open_store, why_read_only, writable
+from .opening import STORE_HINT, check_path, connect, damaged, open_store, why_read_only, writable
 
 _ANNOUNCED: set[str] = set()  # found stores already named on stderr by this process
 # SQLite's primary result codes (sqlite3 has them as constants from Python 3.11, its type stubs not yet)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import StoreBase
-from .migrations import connect
+from .opening import connect
 
 # The tables of this part (judged_items, ratings and votes) are defined, versioned and upgraded in migrations.py.
 SCHEMA = ""
