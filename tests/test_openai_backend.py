@@ -299,3 +299,22 @@ def test_generation_task_saves_each_item_as_its_answer_arrives(project, monkeypa
     assert result.metrics["n"] == 4
     assert all(u == {"calls": 1, "prompt_tokens": 11, "completion_tokens": 3} for u in result.samples["usage"])
     assert result.metrics["usage"]["prompt_tokens"] == 44 and result.metrics["usage"]["cost_usd"] == 0.0
+
+
+def test_answers_without_content_are_counted_not_hidden(project):
+    """An endpoint may answer with content null (a refusal, a filtered reply): saved as an empty answer, and
+    counted in the run's usage and its summary, so a run of empty answers is not mistaken for a model's silence."""
+    rows = project / "arc.jsonl"
+    rows.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"Question {i}?", "answerKey": "B",
+                        "choices": {"text": ["yes", "no"], "label": ["A", "B"]}}) + "\n"
+            for i in range(3)
+        )
+    )  # fmt: skip
+    replies = iter([None, "B", None])
+    with StubEndpoint(reply=lambda body: next(replies)) as stub:
+        result = workbench.evaluate("arc_easy", model=stub.spec(), mode="generate", data=str(rows))
+    assert sorted(result.samples["raw"]) == ["", "", "B"]
+    assert result.metrics["usage"]["no_content"] == 2
+    assert (result.summary()["no_content"] == 2).all()

@@ -9,7 +9,7 @@ import sys
 from typing import NoReturn
 
 from . import commands, options
-from .errors import WorkbenchError
+from .errors import WorkbenchError, notice
 
 SUBCOMMANDS = (  # name, table in workbench.options (None: no options), help
     ("eval", "EVAL", "run a benchmark"),
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args, "workbench " + shlex.join(argv))
     except WorkbenchError as error:
-        print(f"workbench: {error}", file=sys.stderr)
+        notice(str(error))
         return 2
     return 0
 

@@ -19,14 +19,13 @@ every bootstrap resample, and perplexities from summed log-likelihoods and unit 
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import WorkbenchError, suggest
+from .errors import WorkbenchError, notice, suggest
 from .metrics.paired import McNemar, PairedBootstrap, is_binary, mcnemar_exact, paired_bootstrap
 from .metrics.perplexity import bits_per_byte, perplexity
 from .run.records import ITEM_FP
@@ -333,7 +332,5 @@ def compare(
     spec = catalog.METRICS.get(name)
     higher = spec.higher_is_better if spec else name not in PERPLEXITY_UNITS
     if notes:  # one line, as the shells print errors (never a Python warning pointing into this file)
-        print(
-            f"workbench: comparing {run_a} (A) and {run_b} (B): {' '.join(notes)}".replace("\n", " "), file=sys.stderr
-        )
+        notice(f"comparing {run_a} (A) and {run_b} (B): {' '.join(notes)}")
     return Comparison(a, b, name, boot, test, items, higher, notes, len(recs_a), len(recs_b), matched_by)

@@ -25,3 +25,11 @@ def check_count(name: str, value: object, minimum: int, *, required: bool = Fals
             f"{name} must be a whole number of at least {minimum} (got {value!r})."
             + (" Leave --limit out to evaluate every item." if name == "--limit" else "")
         )
+
+
+def notice(text: str) -> None:
+    """Tell the user something that is not an error (a caveat, what was found, what was cleaned up): one
+    ``workbench:`` line on stderr, as the shells print errors; never a Python warning pointing into our code."""
+    import sys
+
+    print("workbench: " + " ".join(text.split()), file=sys.stderr)

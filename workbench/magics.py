@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from IPython.core import magic_arguments
@@ -10,7 +9,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from . import commands, options
-from .errors import WorkbenchError
+from .errors import WorkbenchError, notice
 from .options import grid_prompts
 
 with_options = options.magic  # the magic's arguments from an options table
@@ -34,7 +33,7 @@ def shown(table):
 
 
 def report(error: WorkbenchError) -> None:
-    print(f"workbench: {error}", file=sys.stderr)
+    notice(str(error))
 
 
 def user_ns(magics: Magics) -> dict[str, Any]:

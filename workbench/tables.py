@@ -276,6 +276,7 @@ def with_usage(table: pd.DataFrame, run: dict[str, Any]) -> pd.DataFrame:
     usage = (run.get("metrics") or {}).get("usage")
     if not usage:
         return table
-    return table.assign(
+    table = table.assign(
         prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"], cost_usd=usage["cost_usd"]
     )
+    return table.assign(no_content=usage["no_content"]) if usage.get("no_content") else table

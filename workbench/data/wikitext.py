@@ -9,9 +9,9 @@ for a modern tokenizer, and the page texts (so the word and byte counts) differ 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
+from ..errors import notice
 from .sources import DataSpec, Row, RowError
 
 SPLIT_FILES = {"test": "test", "validation": "valid"}
@@ -52,7 +52,7 @@ def mirror_file(root: Path, split: str) -> Path:
 def read_mirror(root: Path, split: str) -> list[Row]:
     path = mirror_file(root, split)
     if path.suffix == ".tokens":
-        warnings.warn(TOKENIZED_NOTE.format(split=SPLIT_FILES.get(split, split)), stacklevel=2)
+        notice(TOKENIZED_NOTE.format(split=SPLIT_FILES.get(split, split)))
     return [{"page": page} for page in split_pages(path.read_text(encoding="utf-8"))]
 
 

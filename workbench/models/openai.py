@@ -340,7 +340,8 @@ class OpenAIModel:
 
     def _response(self, data: dict, request: GenerateRequest, seconds: float, attempts: int) -> GenerateResponse:
         choice = data["choices"][0]
-        text = choice["message"].get("content") or ""
+        content = choice["message"].get("content")
+        text = content or ""
         if not isinstance(text, str):
             raise TypeError("content is not text")
         for stop in request.stop:
@@ -357,6 +358,8 @@ class OpenAIModel:
                 "usage_reported": bool(usage),
                 "seconds": round(seconds, 3),
                 "attempts": attempts,
+                # an answer without content (a refusal, a tool call, a filtered reply): kept as "", and counted
+                **({"no_content": True} if content is None else {}),
             },
         )
 

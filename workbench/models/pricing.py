@@ -106,28 +106,32 @@ def price_of(identity: Mapping[str, Any]) -> Price | None:
 
 def usage_totals(usages: Iterable[Mapping[str, Any] | None], price: Price | None) -> dict[str, Any]:
     """Summed calls and prompt/completion tokens of per-sample usage dicts, and their cost at ``price``."""
-    prompt = completion = calls = 0
+    prompt = completion = calls = empty = 0
     for usage in usages:
         if usage:
             prompt += int(usage.get("prompt_tokens") or 0)
             completion += int(usage.get("completion_tokens") or 0)
             calls += int(usage.get("calls") or 1)
+            empty += int(usage.get("no_content") or 0)
     return {
         "calls": calls,
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "cost_usd": cost(price, prompt, completion),
         "price_source": price.source if price else "unknown: add it with workbench.set_price()",
+        **({"no_content": empty} if empty else {}),  # answers the endpoint sent with content null
     }
 
 
 def response_usage(responses: Iterable[Any]) -> dict[str, int]:
     """Calls and prompt/completion tokens of one item's responses (GenerateResponse), as recorded per sample."""
     responses = list(responses)
+    empty = sum(bool(r.extra.get("no_content")) for r in responses)
     return {
         "calls": len(responses),
         "prompt_tokens": sum(r.prompt_tokens for r in responses),
         "completion_tokens": sum(r.completion_tokens for r in responses),
+        **({"no_content": empty} if empty else {}),  # answers sent with content null, saved as ""
     }
 
 

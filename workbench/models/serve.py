@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkbenchError
+from ..errors import WorkbenchError, notice
 from ..processes import HOST, alive, process_start
 from ..settings import cache_dir
 from .openai import PREFIX
@@ -91,10 +91,9 @@ def stop_stale_servers() -> list[int]:
         _end_group(pid, start)
         path.unlink(missing_ok=True)
         stopped.append(pid)
-        print(
-            f"workbench: stopped a `transformers serve` left running by a Python that ended (server pid {pid}, "
-            f"port {record.get('port')}, model {record.get('model')}; its Python was pid {record.get('owner')}).",
-            file=sys.stderr,
+        notice(
+            f"stopped a `transformers serve` left running by a Python that ended (server pid {pid}, "
+            f"port {record.get('port')}, model {record.get('model')}; its Python was pid {record.get('owner')})."
         )
     return stopped
 

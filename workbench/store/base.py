@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import WorkbenchError
+from ..errors import WorkbenchError, notice
 from ..settings import STORE_ENV, find_store, store_path
 from .opening import STORE_HINT, check_path, connect, damaged, open_store, why_read_only, writable
 
@@ -69,10 +68,9 @@ class StoreBase:
         key = str(self.path.resolve())
         if self.found and key not in _ANNOUNCED:
             _ANNOUNCED.add(key)
-            print(
-                f"workbench: using the project store {key} (found from {Path.cwd()}; set $WORKBENCH_STORE or "
-                "pass store=... for another)",
-                file=sys.stderr,
+            notice(
+                f"using the project store {key} (found from {Path.cwd()}; set $WORKBENCH_STORE or "
+                "pass store=... for another)"
             )
 
     def _read_only_error(self) -> WorkbenchError:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import WorkbenchError
+from ..errors import WorkbenchError, notice
 from . import liveness
 from .base import StoreBase
 from .liveness import Writer
@@ -202,10 +201,9 @@ class RunsStore(StoreBase):
         bad: list[str] = []
         out = [_decode_run(r, bad) for r in rows]
         if bad:
-            print(
-                f"workbench: {self.path}: {len(bad)} saved value(s) are not valid JSON and are shown as empty: "
-                f"{'; '.join(bad)}. The file was edited or damaged; the rest of each run is shown as saved.",
-                file=sys.stderr,
+            notice(
+                f"{self.path}: {len(bad)} saved value(s) are not valid JSON and are shown as empty: "
+                f"{'; '.join(bad)}. The file was edited or damaged; the rest of each run is shown as saved."
             )
         return out
 
