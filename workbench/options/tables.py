@@ -7,7 +7,10 @@ from .parsing import REFERENCE, parse_params, prompt_options, rubric, split_list
 from .spec import Option
 
 STORE = Option(
-    "store", ("--store",), "Project store file (default $WORKBENCH_STORE or ./workbench.sqlite).", call="never"
+    "store",
+    ("--store",),
+    "Project store file (default $WORKBENCH_STORE, else the nearest workbench.sqlite up to the project's root).",
+    call="never",
 )
 
 SEPARATE = Option(
