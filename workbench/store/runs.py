@@ -7,8 +7,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import WorkbenchError, notice
@@ -144,23 +143,6 @@ class RunsStore(StoreBase):
                 (*_writer_values(writer), time.time(), found["run_id"]),
             )
             return found["run_id"], True
-
-    @contextmanager
-    def recording(self, run_id: str) -> Iterator[None]:
-        """Adds the time spent to the run; on any error or interrupt marks it failed/interrupted, never complete."""
-        started = time.time()
-        try:
-            yield
-        except BaseException as exc:
-            self.add_time(run_id, time.time() - started)
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            self.fail_run(run_id, status, f"{type(exc).__name__}: {exc}")
-            raise
-        self.add_time(run_id, time.time() - started)
-
-    def mark_running(self, run_id: str) -> None:
-        with self._connect() as db:
-            db.execute("UPDATE runs SET status = 'running', error = NULL WHERE run_id = ?", (run_id,))
 
     def add_time(self, run_id: str, seconds: float) -> None:
         with self._connect() as db:
