@@ -61,17 +61,28 @@ def number(value: Any, places: int | None = None) -> str:
     return f"{value:.{places}f}"
 
 
-def with_interval(value: Any, stderr: Any = None, low: Any = None, high: Any = None) -> str:
-    """'0.60 ± 0.11 [0.38, 0.82]': the value, its standard error and its 95% interval, each part when known."""
+def with_interval(value: Any, stderr: Any = None, low: Any = None, high: Any = None, places: int | None = None) -> str:
+    """'0.60 ± 0.11 [0.38, 0.82]': the value, its standard error and its 95% interval, each part when known, with
+    ``places`` decimals (default: what the value and its standard error need)."""
     if _missing(value):
         return ""
-    places = _decimals(float(value), None if _missing(stderr) else float(stderr))
+    if places is None:
+        places = _decimals(float(value), None if _missing(stderr) else float(stderr))
     text = f"{float(value):.{places}f}"
     if not _missing(stderr):
         text += f" ± {float(stderr):.{places}f}"
     if not _missing(low) and not _missing(high):
         text += f" [{float(low):.{places}f}, {float(high):.{places}f}]"
     return text
+
+
+def _column_places(rows: list[tuple[Any, Any, Any, Any]]) -> list[int | None]:
+    """Decimals for each row of a score column: rows of one scale (values below 10: accuracies, rates, bits)
+    share the most any of them needs, so the column lines up; larger values keep their own."""
+    need = [None if _missing(v) else _decimals(float(v), None if _missing(s) else float(s)) for v, s, _, _ in rows]
+    small = [p for (v, *_), p in zip(rows, need) if p is not None and abs(float(v)) < 10]
+    shared = max(small, default=None)
+    return [shared if p is not None and abs(float(v)) < 10 else p for (v, *_), p in zip(rows, need)]
 
 
 def _interval_groups(columns: list[str]) -> list[tuple[str, str | None, str | None, str | None]]:
@@ -114,15 +125,15 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
         if name in grouped:
             value, stderr, low, high = grouped[name]
             label = name + (" ± se" if stderr else "") + (" [95% CI]" if low else "")
-            out[label] = [
-                with_interval(v, s, lo, hi)
-                for v, s, lo, hi in zip(
+            rows = list(
+                zip(
                     table[value],
                     table[stderr] if stderr else [None] * len(table),
                     table[low] if low else [None] * len(table),
                     table[high] if high else [None] * len(table),
                 )
-            ]
+            )
+            out[label] = [with_interval(*row, places=p) for row, p in zip(rows, _column_places(rows))]
         elif name == "seconds":
             out[name] = [number(v, 1) if not _missing(v) else "" for v in table[column]]
         elif pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(table[column]):
