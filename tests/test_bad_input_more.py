@@ -78,6 +78,7 @@ def bad_files(project: Path) -> Path:
         path = project / name
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
     (project / "adir").mkdir()
+    Store()  # the project's store exists (empty): unknown runs are named as such, not as a missing store
     return project
 
 

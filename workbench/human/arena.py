@@ -128,7 +128,7 @@ class ArenaSession(Cursor):
         (running, interrupted, failed) is refused: finish it first by repeating its call. ``partial=True`` pairs
         its saved items anyway; the panel's progress line then says so.
         """
-        db = Store(next((s.store_path for s in sources if hasattr(s, "store_path")), None) or store, create=False)
+        db = Store(next((s.store_path for s in sources if hasattr(s, "store_path")), None) or store)  # votes go here
         cut = unfinished(db, [run_id_of(s) for s in sources], partial=partial, doing="vote on")
         frame, shared = _arena_frame(sources, outputs=outputs, names=names, columns=columns, db=db)
         label = name or " vs ".join(sorted(frame["model"].unique()))
@@ -249,7 +249,7 @@ def arena_items(
 ) -> pd.DataFrame:
     """The items of an A/B session: every source's items that another source also answered, with model names
     made distinct and the column ``match_id`` that pairs them (see the module docstring)."""
-    return _arena_frame(sources, outputs=outputs, names=names, columns=columns, db=Store(store, create=False))[0]
+    return _arena_frame(sources, outputs=outputs, names=names, columns=columns, db=Store(store))[0]
 
 
 def _arena_frame(

@@ -92,7 +92,7 @@ class RatingSession(Cursor):
         A run that is not complete (running, interrupted, failed) is refused: finish it first by repeating its
         call. ``partial=True`` rates its saved items anyway; the panel's progress line then says so.
         """
-        db = Store(getattr(source, "store_path", None) or store, create=False)
+        db = Store(getattr(source, "store_path", None) or store)  # ratings are written here
         cut = unfinished(db, [run_id_of(source)], partial=partial, doing="rate")
         found = items(source, columns=columns, model=model, store=db.path)
         return cls(found, Rubric.parse(rubric), annotator=annotator, store=db, advance=advance, partial=cut)
