@@ -39,10 +39,15 @@ def report_times(request):
     """Prints every executed notebook's time against the budget when the module's tests are done."""
     yield TIMES
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if TIMES and reporter is not None:
-        reporter.write_sep("-", f"notebook times (budget {BUDGET_S} s on one CPU; fails beyond {SLACK * BUDGET_S} s)")
-        for name, seconds in TIMES.items():
-            reporter.write_line(f"{name:32s} {seconds:6.0f} s  ({seconds / BUDGET_S:.0%} of the budget)")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if TIMES and reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # shown even when the tests pass
+            reporter.write("\n")  # after the progress dots
+            reporter.write_sep(
+                "-", f"notebook times (budget {BUDGET_S} s on one CPU; fails beyond {SLACK * BUDGET_S} s)"
+            )
+            for name, seconds in TIMES.items():
+                reporter.write_line(f"{name:32s} {seconds:6.0f} s  ({seconds / BUDGET_S:.0%} of the budget)")
 
 
 @pytest.mark.integration
