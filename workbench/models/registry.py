@@ -197,6 +197,13 @@ def load(spec_text: str) -> Model:
     if spec.kind == "gguf":
         source = str(dequantized_dir(spec))
     kwargs: dict[str, Any] = {"revision": spec.revision} if spec.revision else {}
+    from huggingface_hub import utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    bars, hub_bars = transformers_logging.is_progress_bar_enabled(), not hub_utils.are_progress_bars_disabled()
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar (this turns the hub's off too)
+    if hub_bars:
+        hub_utils.enable_progress_bars()  # a hub model's download keeps its bar
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
@@ -205,6 +212,11 @@ def load(spec_text: str) -> Model:
             f"Could not load model {spec_text!r} from {source!r}: {str(exc).rstrip('. ')}. If you are offline, use a "
             f"local directory, a .gguf file or an alias ({', '.join(ALIASES)}) instead of a hub id."
         ) from None
+    finally:
+        if bars:
+            transformers_logging.enable_progress_bar()
+        if not hub_bars:
+            hub_utils.disable_progress_bars()
     identity = {
         "name": spec.name,
         "kind": spec.kind,
