@@ -85,11 +85,11 @@ def test_an_interrupted_run_resumes_where_it_stopped(reference, monkeypatch, cap
     calls = {"n": 0}
     original = Store.add_samples
 
-    def crash_after_first_write(self, run_id, records):
+    def crash_after_first_write(self, run_id, records, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt  # the kernel is interrupted mid-run
-        original(self, run_id, records)
+        original(self, run_id, records, **kwargs)
 
     monkeypatch.setattr(Store, "add_samples", crash_after_first_write)
     with pytest.raises(KeyboardInterrupt):
