@@ -156,6 +156,19 @@ def dequantized_dir(spec: ModelSpec) -> Path:
     target = cache_dir() / "models" / f"{gguf.stem}-{digest[:16]}"
     if (target / "workbench.json").exists():
         return target
+    import fcntl
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # one process dequantizes; another that asks meanwhile waits, then uses its result (without the lock, the
+    # second replaced the directory the first was already loading from)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "workbench.json").exists():
+            _dequantize(gguf, digest, target)
+    return target
+
+
+def _dequantize(gguf: Path, digest: str, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     print(f"Dequantizing {gguf.name} once (about 20 s); the result is cached in {target}")
@@ -166,7 +179,6 @@ def dequantized_dir(spec: ModelSpec) -> Path:
     model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
         model.save_pretrained(tmp)
@@ -177,7 +189,6 @@ def dequantized_dir(spec: ModelSpec) -> Path:
         tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def load(spec_text: str) -> Model:
