@@ -93,7 +93,7 @@ def test_magic_list_and_both_modes_display_tables_and_the_chart(capsys):
     ip.display_pub.publish = lambda data, metadata=None, **kw: shown.append(data)
     ip.run_line_magic("llm_eval", "--list")
     listing = shown[-1]["text/html"]
-    assert "mmlu:anatomy" in listing and "kobest_wic" in listing and "10042" in listing
+    assert "mmlu:&lt;subject&gt;" in listing and "kobest_wic" in listing and "10042" in listing  # subjects: one row
     shown.clear()
     ip.run_line_magic("llm_eval", "kobest_sentineg --mode both --limit 2")
     kinds = [k for d in shown for k in d]
@@ -121,6 +121,8 @@ def test_cli_refuses_bad_input_in_one_line(argv, message, capsys):
 def test_cli_tasks_lists_every_task_with_size_and_source(capsys):
     assert cli.main(["tasks"]) == 0
     out = capsys.readouterr().out
-    for text in ("hellaswag", "10042", "mmlu:anatomy", "truthfulqa_mc2", "winogrande", "gsm8k", "kobest_copa"):
+    for text in ("hellaswag", "10042", "mmlu:<subject>", "anatomy", "truthfulqa_mc2", "winogrande", "gsm8k"):
         assert text in out
-    assert "kobest/COPA/test.tsv" in out and "skt/kobest_v1/copa" in out
+    assert "kobest_copa" in out and "local mirror" in out and max(map(len, out.splitlines())) <= 100
+    copa = workbench.list_tasks().set_index("task").loc["kobest_copa"]  # the full record stays in Python
+    assert copa["mirror"] == "kobest/COPA/test.tsv" and copa["hub dataset"].startswith("skt/kobest_v1/copa")
