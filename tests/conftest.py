@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,16 +57,32 @@ MISSING_MARKER = (
 )
 
 
-def refuse(what: str):
-    def refused(*args: object, **kwargs: object):
+class Guard:
+    """Whether the running test lacks the `integration` marker: on around its setup and call, off otherwise."""
+
+    active = False
+
+
+def guarded(original: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """``original``, failing the test first while the guard is on (an outcome exception: no `except Exception`
+    swallows it)."""
+
+    @functools.wraps(original)
+    def wrapper(*args: object, **kwargs: object) -> Any:
         __tracebackhide__ = True
-        pytest.fail(MISSING_MARKER.format(what=what))  # an outcome exception: no `except Exception` swallows it
+        if Guard.active:
+            pytest.fail(MISSING_MARKER.format(what=what))
+        return original(*args, **kwargs)
 
-    return refused
+    return wrapper
 
 
-def forbid_models_and_servers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every way to local weights or a server fail the test, leaving API models (openai:...) alone."""
+def install_guard() -> None:
+    """Wrap every way to local weights or a server, leaving API models (openai:...) and bad names alone.
+
+    Installed once for the session, never with a test's monkeypatch, and switched by one flag: a test that
+    patches one of these names itself (say models.load) puts this wrapper back on teardown, so no test can
+    leave the guard switched on for the tests after it."""
     import workbench.models
     from workbench.models import hf, registry
 
@@ -72,32 +90,36 @@ def forbid_models_and_servers(monkeypatch: pytest.MonkeyPatch) -> None:
 
     original_load = registry.load
 
-    def load(spec_text: str, *args: object, **kwargs: object):
+    def load(spec_text: str, *args: object, **kwargs: object) -> Any:
         __tracebackhide__ = True
-        try:
-            kind = registry.resolve(spec_text).kind
-        except Exception:  # not a model at all: the real load raises the error the test may expect
-            kind = None
-        if kind not in (None, "api"):
-            pytest.fail(MISSING_MARKER.format(what=f"Loading the model {spec_text!r}"))
+        if Guard.active:
+            try:
+                kind = registry.resolve(spec_text).kind
+            except Exception:  # not a model at all: the real load raises the error the test may expect
+                kind = None
+            if kind not in (None, "api"):
+                pytest.fail(MISSING_MARKER.format(what=f"Loading the model {spec_text!r}"))
         return original_load(spec_text, *args, **kwargs)
 
-    monkeypatch.setattr(registry, "load", load)
-    monkeypatch.setattr(workbench.models, "load", load)  # callers use models.load(...), looked up per call
+    registry.load = load
+    workbench.models.load = load  # callers use models.load(...), looked up per call
     # the steps inside any load, however it was reached (a name imported before this patch, a new helper)
-    monkeypatch.setattr(registry, "dequantized_dir", refuse("Dequantizing GGUF weights"))
-    monkeypatch.setattr(hf.HFModel, "__init__", refuse("Building an HFModel (a loaded transformers model)"))
-    monkeypatch.setattr(serving.LocalServer, "start", refuse("Starting a LocalServer (`transformers serve`)"))
+    registry.dequantized_dir = guarded(registry.dequantized_dir, "Dequantizing GGUF weights")
+    hf.HFModel.__init__ = guarded(hf.HFModel.__init__, "Building an HFModel (a loaded transformers model)")  # type: ignore[method-assign]
+    serving.LocalServer.start = guarded(serving.LocalServer.start, "Starting a LocalServer (`transformers serve`)")  # type: ignore[method-assign]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    install_guard()
 
 
 @contextlib.contextmanager
 def integration_guard(item: pytest.Item) -> Iterator[None]:
-    if item.get_closest_marker("integration") is not None:
+    Guard.active = item.get_closest_marker("integration") is None
+    try:
         yield
-        return
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        forbid_models_and_servers(monkeypatch)
-        yield
+    finally:
+        Guard.active = False
 
 
 # Hooks rather than an autouse fixture: module- and session-scoped fixtures (a model loaded once per module)
