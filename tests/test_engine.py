@@ -7,6 +7,8 @@ import pytest
 
 from workbench.errors import WorkbenchError
 from workbench.models import GenerateRequest, LoglikelihoodRequest, load
+from workbench.models.base import in_order
+from workbench.models.hf import inference_steps
 
 from .conftest import needs_model
 
@@ -29,7 +31,7 @@ def test_shared_prefix_scores_equal_whole_sequence_scores(model):
     # a token boundary that does not fall at the context's end: " blu" + "e and green" is " blue and green"
     requests.append(("The sky is blu", "e and green"))
     pairs = [model.encode_pair(c, x) for c, x in requests]
-    whole = model._score_whole(pairs, 4, None)
+    whole = in_order(inference_steps(model._score_whole(pairs, 4, None)), len(pairs))
     for batch_size in (1, 5, 32):
         shared = model.score_token_pairs(pairs, batch_size=batch_size)
         for (a, ga), (b, gb) in zip(whole, shared):

@@ -51,6 +51,10 @@ class ScriptedJudge:
                 progress(1)
         return out
 
+    def iter_generate(self, requests, *, batch_size=8, progress=None):
+        for i, r in enumerate(requests):  # one call at a time: answers before a failing call arrive first
+            yield i, self.generate([r], progress=progress)[0]
+
 
 QUESTIONS = {
     0: ("writing", ["Write a haiku about rain.", "Now make it about snow."]),

@@ -25,17 +25,20 @@ WORDS = "cats dogs rain snow tea maps ink salt oak".split()
 TEXTS = [f"Sentence number {i} is about {w}." for i, w in enumerate(WORDS)]
 ROWS = [{"question": q} for q in ("What is 2 + 2?", "Name a colour.", "Say hi.", "Capital of Korea?")]
 KILL = """
-import os, signal
+import os, signal, time
+from workbench.engine.runner import SAVE_EVERY_S
 from workbench.models import hf
 
 def dying(name):
-    original, calls = getattr(hf.HFModel, name), [0]
+    original = getattr(hf.HFModel, name)
 
     def method(self, *args, **kwargs):
-        calls[0] += 1
-        if calls[0] == {at}:
-            os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no exception handler runs: a real crash
-        return original(self, *args, **kwargs)
+        for n, answer in enumerate(original(self, *args, **kwargs), 1):
+            if n == {at}:  # the runner writes what it holds when an answer comes this late
+                time.sleep(SAVE_EVERY_S + 0.2)
+            if n == {at} + 1:  # the next answer is ready: die before handing it over
+                os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no exception handler runs: a real crash
+            yield answer
 
     setattr(hf.HFModel, name, method)
 
@@ -45,7 +48,8 @@ import workbench
 
 
 def killed(method: str, at: int, call: str) -> None:
-    """Run ``call`` in a child Python that is killed by SIGKILL on its ``at``-th call of ``HFModel.method``."""
+    """Run ``call`` in a child Python killed by SIGKILL just after its ``at``-th answer from ``HFModel.method``
+    (an iter_ method: answers arrive one by one), so the answers before are saved and the rest are not."""
     code = textwrap.dedent(KILL).format(at=at, method=method) + textwrap.dedent(call)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
@@ -53,7 +57,7 @@ def killed(method: str, at: int, call: str) -> None:
 
 
 def test_a_killed_perplexity_run_resumes(capsys):
-    killed("rolling_loglikelihood", 3, f"workbench.perplexity({TEXTS!r})")  # groups of 4 texts: 8 saved
+    killed("iter_rolling", 8, f"workbench.perplexity({TEXTS!r})")  # 8 of 9 texts saved
     (run,) = Store().runs().to_dict("records")
     assert run["status"] == "interrupted" and len(Store().sample_records(run["run_id"])) == 8
     before = Store().sample_records(run["run_id"])
@@ -76,25 +80,26 @@ def test_a_killed_grid_resumes_keeping_unseeded_samples(capsys):
     workbench.grid({{"a": "{{question}}", "b": "Briefly: {{question}}"}}, rows={ROWS!r},
                    params={{"temperature": 0.9, "max_new_tokens": 3}}, batch_size=1)
     """
-    killed("generate", 2, call)  # chunks of 4 generations: cell a's four rows are saved, cell b's are not
+    killed("iter_generate", 4, call)  # four of the eight rows are saved, the rest are not
     runs = Store().runs()
     assert list(runs["status"]) == ["interrupted", "interrupted"]  # their writer is gone
     saved = {r["run_id"]: Store().sample_records(r["run_id"]) for r in runs.to_dict("records")}
-    assert sorted(len(v) for v in saved.values()) == [0, 4]
+    assert sum(len(v) for v in saved.values()) == 4  # shared over the cells as the answers finished
     assert len(Store().generations()) == 4
 
     result = workbench.grid(
         {"a": "{question}", "b": "Briefly: {question}"}, rows=ROWS, params={"temperature": 0.9, "max_new_tokens": 3}
     )
     out = capsys.readouterr().out
-    assert "4 of 4 rows already saved" in out and "(4 kept from the interrupted grid)" in out
+    assert "(4 kept from the interrupted grid)" in out
+    assert all(f"{len(v)} of 4 rows already saved" in out for v in saved.values() if v)
     assert set(result.cells["run_id"]) == set(saved)  # the same two runs, resumed
     assert len(Store().runs()) == 2 and (Store().runs()["status"] == "complete").all()
     for run_id, before in saved.items():
         after = Store().sample_records(run_id)
         assert len(after) == 4 and [r["doc_id"] for r in after] == [0, 1, 2, 3]
-        if before:  # sampled without a seed, so never reusable from the cache: kept from the killed run
-            assert after == before
+        kept = {r["doc_id"] for r in before}  # sampled without a seed, so never reusable from the cache
+        assert [r for r in after if r["doc_id"] in kept] == before  # kept from the killed run, as they were
     assert len(Store().generations()) == 8  # four before the kill, four after: none generated twice
     grid_ids = {Store().run(r)["config"]["grid_id"] for r in saved}
     assert grid_ids == {result.grid_id}
@@ -106,7 +111,7 @@ def test_a_killed_judge_run_resumes(capsys):
     call = f"""
     workbench.judge({answers.run_id!r}, judge="smollm2-135m", terse=True, max_new_tokens=4, batch_size=1)
     """
-    killed("generate", 3, call)
+    killed("iter_generate", 2, call)
     judge_run = Store().runs().iloc[0]
     assert judge_run["task"] == "judge:single" and judge_run["status"] == "interrupted"
     assert len(Store().judgments(judge_run["run_id"])) == 2

@@ -1,16 +1,50 @@
-"""Independent generation requests answered one callback at a time (the judge, grid cells, API runs).
+"""Requests answered one (index, response) pair at a time, in the order they finish (runs, the judge, grid cells).
 
 Streaming models (``capabilities.streaming``: API models) hand over each answer the moment it finishes, with
-``capabilities.concurrency`` requests in flight; local models answer in batches. Either way the caller
-saves every answer before the next arrives, so an interrupted run loses only what is in flight.
+``capabilities.concurrency`` requests in flight. Local models get the whole list at once, so their batching and
+shared-prefix planning span all of it, and hand over each answer as soon as its batch is done. Either way the
+caller can save every answer on arrival, so an interrupted run loses only what is in flight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import cast
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
 
-from ..models.base import GenerateRequest, GenerateResponse, Model, Progress, StreamingModel
+from ..models.base import (
+    GenerateRequest,
+    GenerateResponse,
+    LocalModel,
+    LoglikelihoodRequest,
+    Model,
+    Progress,
+    RollingRequest,
+    StreamingModel,
+)
+
+
+def answers(
+    model: Model, requests: Sequence[Any], *, batch_size: int, progress: Progress | None = None
+) -> Iterator[tuple[int, Any]]:
+    """(index, response) for every request, as each finishes. The requests must be of one kind."""
+    kinds = {type(r) for r in requests}
+    if not kinds:
+        return iter(())
+    if len(kinds) > 1:
+        raise TypeError(f"requests must be of one kind, got {sorted(k.__name__ for k in kinds)}")
+    kind = kinds.pop()
+    if model.capabilities.streaming:
+        if kind is not GenerateRequest:  # check_kinds refuses these before a run starts
+            raise TypeError(f"a streaming model answers generation requests only, not {kind.__name__}")
+        return cast(StreamingModel, model).iter_generate(requests, progress=progress)
+    local = cast(LocalModel, model)
+    if kind is LoglikelihoodRequest:
+        return local.iter_loglikelihood(requests, batch_size=batch_size, progress=progress)
+    if kind is GenerateRequest:
+        return local.iter_generate(requests, batch_size=batch_size, progress=progress)
+    if kind is RollingRequest:
+        return local.iter_rolling([r.text for r in requests], progress=progress)
+    raise TypeError(f"unknown request kind {kind.__name__}")
 
 
 def answer_each(
@@ -19,20 +53,8 @@ def answer_each(
     on_answer: Callable[[int, GenerateResponse], None],
     *,
     batch_size: int = 8,
-    chunk_size: int | None = None,
     progress: Progress | None = None,
 ) -> None:
-    """Generate an answer for every request and call ``on_answer(index, response)`` for each at once.
-
-    Local models take ``chunk_size`` requests (default ``batch_size``) per call, batched ``batch_size`` at a
-    time; the callback runs for each answer of a chunk as soon as the chunk is done.
-    """
-    if model.capabilities.streaming:
-        for i, response in cast(StreamingModel, model).iter_generate(requests, progress=progress):
-            on_answer(i, response)
-        return
-    step = max(1, chunk_size or batch_size)
-    for start in range(0, len(requests), step):
-        chunk = list(requests[start : start + step])
-        for offset, response in enumerate(model.generate(chunk, batch_size=batch_size, progress=progress)):
-            on_answer(start + offset, response)
+    """Generate an answer for every request and call ``on_answer(index, response)`` for each as it finishes."""
+    for i, response in answers(model, requests, batch_size=batch_size, progress=progress):
+        on_answer(i, response)

@@ -3,20 +3,22 @@
 The strategy follows what the task and the model declare:
 
 - ``multi_turn`` tasks (MT-Bench): each turn's request is built from the answers before it;
-- streaming models (API models): each item is scored and saved the moment its last answer arrives;
-- otherwise batched: consecutive items whose requests fill a few batches go to the model together.
+- every other task: all requests go to the model at once (local models batch across the whole run, API models
+  keep ``concurrency`` requests in flight); each item is scored the moment its last answer arrives and saved
+  within half a second.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, Progress, RollingRequest
+from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, RollingRequest
 from ..models.pricing import response_usage
 from ..run.records import stamp
 from ..tasks import Item, Task
-from .answering import answer_each
+from .answering import answers
 from .multiturn import score_conversations
 
 Record = dict[str, Any]
@@ -57,87 +59,62 @@ def score_items(
     """Score ``items`` with the strategy the task and model call for; ``save`` gets records as they are made."""
     if task.multi_turn:
         score_conversations(model, task, items, save, batch_size=batch_size, description=description)
-    elif model.capabilities.streaming:
-        score_streaming(model, task, items, save, batch_size=batch_size, description=description)
     else:
-        score_batched(model, task, items, save, batch_size=batch_size, description=description)
+        score_requests(model, task, items, save, batch_size=batch_size, description=description)
 
 
-# ---- batched (local models) ---------------------------------------------------------------------------
-def chunks(items: Sequence[Item], min_requests: int) -> list[list[Item]]:
-    """Consecutive groups of items holding at least ``min_requests`` requests (the last may hold fewer)."""
-    out: list[list[Item]] = []
-    current: list[Item] = []
-    count = 0
-    for item in items:
-        current.append(item)
-        count += len(item.requests)
-        if count >= min_requests:
-            out.append(current)
-            current, count = [], 0
-    if current:
-        out.append(current)
-    return out
+# ---- single-turn items (every other task) -----------------------------------------------------------
+SAVE_EVERY_S = 0.5  # finished items wait at most this long before they are written (one transaction)
 
 
-def answer(model: Model, requests: list[Any], *, batch_size: int, progress: Progress) -> list[Any]:
-    """Send requests of one kind to the model's matching method."""
-    kinds = {type(r) for r in requests}
-    if kinds == {LoglikelihoodRequest}:
-        return model.loglikelihood(requests, batch_size=batch_size, progress=progress)
-    if kinds == {GenerateRequest}:
-        return model.generate(requests, batch_size=batch_size, progress=progress)
-    if kinds == {RollingRequest}:
-        return model.rolling_loglikelihood([r.text for r in requests], progress=progress)
-    raise TypeError(f"a batch must hold one request kind, got {sorted(k.__name__ for k in kinds)}")
+class Saver:
+    """Records of finished items, written in one transaction at most every ``SAVE_EVERY_S`` seconds and once
+    more at the end, even when the run stops with an error: an interrupted run keeps every finished item, and a
+    killed one loses at most the last half second."""
+
+    def __init__(self, save: Save):
+        self.save, self.records, self.last = save, list[Record](), time.monotonic()
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+        if time.monotonic() - self.last >= SAVE_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.records:
+            records, self.records = self.records, []
+            self.save(records)
+        self.last = time.monotonic()
 
 
-def score_batched(
+def score_requests(
     model: Model, task: Task, items: Sequence[Item], save: Save, *, batch_size: int, description: str
 ) -> None:
-    """Groups of items go to the model together; each group's records are saved as soon as it is scored."""
+    """Every item's requests go to the model in one call, so batching and shared-prefix planning span the whole
+    run (local models) or ``concurrency`` requests are in flight (API models); each item is scored the moment
+    its last answer arrives."""
     from tqdm.auto import tqdm
 
-    total = sum(len(i.requests) for i in items)
-    unit = unit_of(items)
-    with tqdm(total=total, desc=description, unit=unit, bar_format=bar_format(unit)) as bar:
-        for group in chunks(items, min_requests=4 * batch_size):
-            requests = [r for item in group for r in item.requests]
-            responses = answer(model, requests, batch_size=batch_size, progress=bar.update)
-            records, start = [], 0
-            for item in group:
-                n = len(item.requests)
-                records.append(stamp(task.score(item, responses[start : start + n]), item.doc))
-                start += n
-            save(records)
-
-
-# ---- streaming (API models) ---------------------------------------------------------------------------
-def score_streaming(
-    model: Model, task: Task, items: Sequence[Item], save: Save, *, batch_size: int, description: str
-) -> None:
-    """Each item is scored and saved, with its token usage, the moment its last answer arrives, so an
-    interrupted run loses only the requests in flight."""
-    from tqdm.auto import tqdm
-
-    requests: list[GenerateRequest] = []
-    for item in items:
-        for r in item.requests:
-            if not isinstance(r, GenerateRequest):  # check_kinds refuses these before a run starts
-                raise TypeError(f"a streaming model answers generation requests only, not {type(r).__name__}")
-            requests.append(r)
+    requests = [r for item in items for r in item.requests]
     owner = [k for k, item in enumerate(items) for _ in item.requests]
-    received: dict[int, dict[int, Any]] = {k: {} for k in range(len(items))}
-
-    def on_answer(i: int, response: Any) -> None:
-        k = owner[i]
-        received[k][i] = response
-        if len(received[k]) == len(items[k].requests):
-            responses = [received[k][j] for j in sorted(received[k])]
-            record = stamp(task.score(items[k], responses), items[k].doc)
-            record.setdefault("usage", response_usage(responses))
-            save([record])
-
+    first = [0] * len(items)  # index of each item's first request
+    for k in range(1, len(items)):
+        first[k] = first[k - 1] + len(items[k - 1].requests)
+    received: dict[int, dict[int, Any]] = {}
+    saver = Saver(save)
     unit = unit_of(items)
     with tqdm(total=len(requests), desc=description, unit=unit, bar_format=bar_format(unit)) as bar:
-        answer_each(model, requests, on_answer, batch_size=batch_size, progress=bar.update)
+        try:
+            for i, response in answers(model, requests, batch_size=batch_size, progress=bar.update):
+                k = owner[i]
+                got = received.setdefault(k, {})
+                got[i - first[k]] = response
+                if len(got) == len(items[k].requests):
+                    del received[k]
+                    responses = [got[j] for j in range(len(got))]
+                    record = stamp(task.score(items[k], responses), items[k].doc)
+                    if model.capabilities.streaming:  # API calls: tokens used (and their price) per item
+                        record.setdefault("usage", response_usage(responses))
+                    saver.add(record)
+        finally:
+            saver.flush()

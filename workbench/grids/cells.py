@@ -197,7 +197,7 @@ def generate(
         deliver(key, response.text, False)
 
     with tqdm(total=len(todo), desc=f"grid | {model}", unit="gen") as bar:
-        answer_each(lm, requests, on_answer, batch_size=batch_size, chunk_size=4 * batch_size, progress=bar.update)
+        answer_each(lm, requests, on_answer, batch_size=batch_size, progress=bar.update)
 
 
 def add_perplexities(lm: LocalModel, cells: Sequence[Cell]) -> None:

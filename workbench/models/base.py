@@ -9,10 +9,11 @@ Backends know nothing of tasks, the store or widgets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+T = TypeVar("T")
 Progress = Callable[[float], object]  # what it returns is ignored (tqdm.update returns a bool)
 """Called with the number of requests just finished, so the runner can advance a progress bar. Generation may
 report a request in parts as its tokens arrive (each token 1/max_new_tokens of it), so a bar moves steadily."""
@@ -117,6 +118,26 @@ class LocalModel(Model, Protocol):
     def max_length(self) -> int: ...
 
     def encode(self, text: str) -> list[int]: ...
+
+    # the same answers as (index, response) pairs in the order they finish: the runner hands a whole run's
+    # requests over at once (so batching spans the run) and still saves each item as soon as it is complete
+    def iter_loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> Iterator[tuple[int, LoglikelihoodResponse]]: ...
+
+    def iter_rolling(
+        self, texts: Sequence[str], *, progress: Progress | None = None
+    ) -> Iterator[tuple[int, list[float]]]: ...
+
+    def iter_generate(
+        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
+    ) -> Iterator[tuple[int, GenerateResponse]]: ...
+
+
+def in_order(pairs: Iterable[tuple[int, T]], n: int) -> list[T]:
+    """The values of (index, value) pairs, which arrive in any order, as a list by index 0..n-1."""
+    out: dict[int, T] = dict(pairs)
+    return [out[i] for i in range(n)]
 
 
 def rolling_windows(tokens: Sequence[int], prefix_token: int, max_len: int) -> list[tuple[list[int], list[int]]]:

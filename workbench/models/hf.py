@@ -7,8 +7,8 @@ scores are comparable with the Open LLM Leaderboard.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import WorkbenchError
 from .base import (
@@ -18,6 +18,7 @@ from .base import (
     LoglikelihoodRequest,
     LoglikelihoodResponse,
     Progress,
+    in_order,
     rolling_windows,
 )
 
@@ -25,6 +26,21 @@ if TYPE_CHECKING:
     import torch
 
 TOKENIZER_INFINITY = 1000000000000000019884624838656  # transformers' "no limit" model_max_length
+T = TypeVar("T")
+
+
+def inference_steps(steps: Iterator[T]) -> Iterator[T]:
+    """``steps`` advanced under torch.inference_mode, which is off again while the caller handles each value
+    (saving it to the store, scoring it): the mode is thread-wide, so it must not stay on across a yield."""
+    import torch
+
+    while True:
+        with torch.inference_mode():
+            try:
+                value = next(steps)
+            except StopIteration:
+                return
+        yield value
 
 
 def max_length(config: Any, tokenizer: Any, default: int = 2048) -> int:
@@ -114,6 +130,14 @@ class HFModel:
     def loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> list[LoglikelihoodResponse]:
+        return in_order(self.iter_loglikelihood(requests, batch_size=batch_size, progress=progress), len(requests))
+
+    def iter_loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
+        """(index, response) pairs as the forward passes finish them. All requests are planned together (shared
+        contexts and prefixes found across the whole list), yet each arrives as soon as its pass is done, so a
+        caller can save every item the moment its last request is in."""
         pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
         for r, (_, cont) in zip(requests, pairs):
             if not cont:
@@ -123,46 +147,47 @@ class HFModel:
                     "refuses such requests too). End the context at a word boundary, or start the continuation "
                     "with a space."
                 )
-        scored = self.score_token_pairs(pairs, batch_size=batch_size, progress=progress)
-        return [LoglikelihoodResponse(lp, greedy, len(cont)) for (lp, greedy), (_, cont) in zip(scored, pairs)]
+        for i, (lp, greedy) in self.iter_token_pairs(pairs, batch_size=batch_size, progress=progress):
+            yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
 
     def score_token_pairs(
         self, pairs: Sequence[tuple[list[int], list[int]]], *, batch_size: int = 16, progress: Progress | None = None
     ) -> list[tuple[float, bool]]:
-        """Sum of continuation log-probs and greedy flag for each (context tokens, continuation tokens).
+        return in_order(self.iter_token_pairs(pairs, batch_size=batch_size, progress=progress), len(pairs))
+
+    def iter_token_pairs(
+        self, pairs: Sequence[tuple[list[int], list[int]]], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> Iterator[tuple[int, tuple[float, bool]]]:
+        """(index, (sum of continuation log-probs, greedy flag)) for each (context tokens, continuation tokens),
+        in the order the forward passes finish them.
 
         Shared prefixes are computed once (see prefix.py); requests longer than the model's window are
         scored whole with the harness's left truncation. The pairs are the harness's own split, so a context
         whose last token merges with the continuation (" blu" + "e and") is scored exactly as the harness
         scores it. Every continuation needs at least one token (``loglikelihood`` says so by name).
         """
-        results: dict[int, tuple[float, bool]] = {}
         fits = [i for i, (ctx, cont) in enumerate(pairs) if ctx and len(ctx) + len(cont) <= self.max_length + 1]
-        long = [i for i in range(len(pairs)) if i not in set(fits)]
-        if fits:
-            sub = [pairs[i] for i in fits]
-            for j, value in self._score_shared([(list(c), list(t)) for c, t in sub], batch_size, progress).items():
-                results[fits[j]] = value
-        if long:
-            whole = self._score_whole([pairs[i] for i in long], batch_size, progress)
-            results.update(zip(long, whole))
-        return [results[i] for i in range(len(pairs))]
+        long = sorted(set(range(len(pairs))) - set(fits))
+        sub = [(list(pairs[i][0]), list(pairs[i][1])) for i in fits]
+        for j, value in inference_steps(self._score_shared(sub, batch_size, progress)):
+            yield fits[j], value
+        for j, value in inference_steps(self._score_whole([pairs[i] for i in long], batch_size, progress)):
+            yield long[j], value
 
-    def _score_shared(self, pairs, batch_size: int, progress: Progress | None) -> dict[int, tuple[float, bool]]:
-        import torch
-
+    def _score_shared(
+        self, pairs, batch_size: int, progress: Progress | None
+    ) -> Iterator[tuple[int, tuple[float, bool]]]:
         from .prefix import batches, plan
 
-        results: dict[int, tuple[float, bool]] = {}
-        with torch.inference_mode():
-            for family in plan(pairs):
-                past = self._prefix_cache(family.prefix) if family.prefix else None
-                for batch in batches(family.rows, max(1, batch_size), self.tokens_per_batch, len(family.prefix)):
-                    hidden = self._forward_rows(batch, past, len(family.prefix))
-                    self._read(batch, hidden, results)
-                    if progress:
-                        progress(sum(len(r.reads) for r in batch))
-        return results
+        for family in plan(pairs):
+            past = self._prefix_cache(family.prefix) if family.prefix else None
+            for batch in batches(family.rows, max(1, batch_size), self.tokens_per_batch, len(family.prefix)):
+                hidden = self._forward_rows(batch, past, len(family.prefix))
+                results: dict[int, tuple[float, bool]] = {}
+                self._read(batch, hidden, results)
+                if progress:
+                    progress(sum(len(r.reads) for r in batch))
+                yield from results.items()
 
     # Memory caps, measured to keep a 5-shot MMLU or HellaSwag run of the 135M model under 1.5 GB resident:
     tokens_per_batch = 4096  # attention keys per forward pass (rows x (prefix + row length))
@@ -238,47 +263,53 @@ class HFModel:
             results[owners[start]] = (float(token_lp[start:end].sum()), bool(greedy[start:end].all()))
             start = end
 
-    def _score_whole(self, pairs, batch_size: int, progress: Progress | None) -> list[tuple[float, bool]]:
-        """The harness's way: each request as one sequence, left-truncated to the model's window."""
+    def _score_whole(
+        self, pairs, batch_size: int, progress: Progress | None
+    ) -> Iterator[tuple[int, tuple[float, bool]]]:
+        """The harness's way: each request as one sequence, left-truncated to the model's window; (index, result)
+        pairs batch by batch, longest first."""
         import torch
 
-        results: list[tuple[float, bool] | None] = [None] * len(pairs)
         inputs = []
         for i, (ctx, cont) in enumerate(pairs):
             seq = (list(ctx) + list(cont))[-(self.max_length + 1) :][:-1]
             inputs.append((i, seq, list(cont)))
         inputs.sort(key=lambda x: (-len(x[1]), x[1]))
-        with torch.inference_mode():
-            for start in range(0, len(inputs), max(1, batch_size)):
-                batch = inputs[start : start + batch_size]
-                width = max(len(seq) for _, seq, _ in batch)
-                ids = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, (_, seq, _) in enumerate(batch):
-                    ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-                # only positions that predict a continuation token need the LM head
-                first = min(len(seq) - len(cont) for _, seq, cont in batch)
-                logits = self.model(input_ids=ids, logits_to_keep=width - first).logits
-                logprobs = torch.log_softmax(logits.float(), dim=-1)
-                for row, (i, seq, cont) in enumerate(batch):
-                    end = len(seq) - first
-                    span = logprobs[row, end - len(cont) : end]
-                    target = torch.tensor(cont, dtype=torch.long)
-                    greedy = bool((span.argmax(dim=-1) == target).all())
-                    results[i] = (float(span.gather(1, target[:, None]).sum()), greedy)
-                if progress:
-                    progress(len(batch))
-        return [r for r in results if r is not None]
+        for start in range(0, len(inputs), max(1, batch_size)):
+            batch = inputs[start : start + batch_size]
+            width = max(len(seq) for _, seq, _ in batch)
+            ids = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, (_, seq, _) in enumerate(batch):
+                ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            # only positions that predict a continuation token need the LM head
+            first = min(len(seq) - len(cont) for _, seq, cont in batch)
+            logits = self.model(input_ids=ids, logits_to_keep=width - first).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            done = []
+            for row, (i, seq, cont) in enumerate(batch):
+                end = len(seq) - first
+                span = logprobs[row, end - len(cont) : end]
+                target = torch.tensor(cont, dtype=torch.long)
+                greedy = bool((span.argmax(dim=-1) == target).all())
+                done.append((i, (float(span.gather(1, target[:, None]).sum()), greedy)))
+            if progress:
+                progress(len(batch))
+            yield from done
 
     # ---- request kind 2: rolling loglikelihood -------------------------------------------------
     def rolling_loglikelihood(self, texts: Sequence[str], *, progress: Progress | None = None) -> list[list[float]]:
         """Total log-likelihood of each text's windows (one float per window), harness windows."""
-        out = []
-        for text in texts:
+        return in_order(self.iter_rolling(texts, progress=progress), len(texts))
+
+    def iter_rolling(
+        self, texts: Sequence[str], *, progress: Progress | None = None
+    ) -> Iterator[tuple[int, list[float]]]:
+        """(index, window log-likelihoods) for each text as soon as it is scored."""
+        for i, text in enumerate(texts):
             windows = rolling_windows(self.encode(text), self.prefix_token_id, self.max_length)
-            out.append([lp for lp, _ in self._score_whole(windows, 1, None)])
+            yield i, [lp for _, (lp, _) in sorted(inference_steps(self._score_whole(windows, 1, None)))]
             if progress:
                 progress(1)
-        return out
 
     # ---- request kind 3: generate --------------------------------------------------------------
     def render_prompt(self, prompt: str | Sequence[dict[str, str]]) -> str:
@@ -289,25 +320,27 @@ class HFModel:
     def generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
     ) -> list[GenerateResponse]:
-        """Batched decoding, longest prompts first; a sequence leaves the batch as soon as it stops and the
-        next prompt takes its place (see slots.py).
+        return in_order(self.iter_generate(requests, batch_size=batch_size, progress=progress), len(requests))
+
+    def iter_generate(
+        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
+    ) -> Iterator[tuple[int, GenerateResponse]]:
+        """(index, response) pairs as sequences finish. Batched decoding, longest prompts first; a sequence
+        leaves the batch as soon as it stops and the next prompt takes its place (see slots.py).
 
         Prompts are left-truncated to leave room for the new tokens, as the harness does. Sampling
         (temperature > 0) uses one random generator per request, so a fixed seed gives the same text
         whatever the batch.
         """
-        import torch
-
         encoded = []
         for r in requests:
             tokens = self.encode(self.render_prompt(r.prompt))
             encoded.append(tokens[-max(1, self.max_length - r.max_new_tokens) :])
+        if not requests:
+            return
         order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), i))
-        out: dict[int, GenerateResponse] = {}
-        with torch.inference_mode():
-            for i, text, n_new in self._decode(order, encoded, requests, batch_size, progress):
-                out[i] = GenerateResponse(text, prompt_tokens=len(encoded[i]), completion_tokens=n_new)
-        return [out[i] for i in range(len(requests))]
+        for i, text, n_new in inference_steps(self._decode(order, encoded, requests, batch_size, progress)):
+            yield i, GenerateResponse(text, prompt_tokens=len(encoded[i]), completion_tokens=n_new)
 
     # Memory caps for generation, measured to keep 5-shot GSM8K with the 135M model under 1.5 GB resident:
     # key/value slots of all sequences in flight, and prompt tokens per prefill pass.
