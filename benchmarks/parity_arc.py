@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness_tasks import lm_eval_command, offline_env  # noqa: E402
+
 SUBSETS = {"ARC-Easy": "arc_easy", "ARC-Challenge": "arc_challenge"}
 SPLIT_FILES = {"train": "Train", "validation": "Dev", "test": "Test"}
 # the harness task keys that define prompts, choices, gold and metrics; copied verbatim from its arc_easy.yaml
@@ -121,26 +124,10 @@ def run_harness(
 ) -> list[Row]:
     """Run ``lm_eval run`` offline on the custom task; returns its --log_samples records sorted by doc_id."""
     out_dir = work / "harness-out"
-    cmd = [
-        python, "-m", "lm_eval", "run",
-        "--model", "hf",
-        "--model_args", f"pretrained={model_dir},dtype=float32",
-        "--tasks", task,
-        "--include_path", str(task_dir),
-        "--num_fewshot", str(args.shots),
-        "--limit", str(args.limit),
-        "--batch_size", str(args.batch_size),
-        "--device", "cpu",
-        "--log_samples",
-        "--output_path", str(out_dir),
-    ]  # fmt: skip
-    env = dict(
-        os.environ,
-        HF_DATASETS_OFFLINE="1",
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_CACHE=str(work / "hf-datasets"),
-        TOKENIZERS_PARALLELISM="false",
+    cmd = lm_eval_command(
+        python, model_dir, [task], task_dir, args.limit, args.batch_size, out_dir, num_fewshot=args.shots
     )
+    env = offline_env(work / "hf-datasets")
     log = work / "harness.log"
     print(f"[harness] {shlex.join(cmd)}", file=sys.stderr)
     with open(log, "w", encoding="utf-8") as f:

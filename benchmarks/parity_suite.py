@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness_tasks import lm_eval_command, offline_env  # noqa: E402
 from parity_arc import DEFAULT_LMEVAL_PYTHON, argmax, harness_info, machine, model_directory  # noqa: E402
 
 Row = dict[str, Any]
@@ -116,20 +117,10 @@ def run_harness(python: str, model_dir: Path, cases: list[Case], limit: int, wor
     """One ``lm_eval run`` over the cases (model loaded once); samples and results land in work/harness-<group>."""
     group = cases[0].group
     out_dir = work / f"harness-{group}"
-    cmd = [
-        python, "-m", "lm_eval", "run",
-        "--model", "hf",
-        "--model_args", f"pretrained={model_dir},dtype=float32",
-        "--tasks", ",".join(c.harness_task for c in cases),
-        "--include_path", str(work / "tasks"),
-        "--limit", str(limit),
-        "--batch_size", str(batch_size),
-        "--device", "cpu",
-        "--log_samples",
-        "--output_path", str(out_dir),
-    ]  # fmt: skip
-    env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    env["HF_DATASETS_CACHE"] = str(work / "hf-datasets")
+    cmd = lm_eval_command(
+        python, model_dir, [c.harness_task for c in cases], work / "tasks", limit, batch_size, out_dir
+    )
+    env = offline_env(work / "hf-datasets")
     log = work / f"harness-{group}.log"
     print(f"[harness] {shlex.join(cmd)}", file=sys.stderr)
     with open(log, "w", encoding="utf-8") as f:
