@@ -21,8 +21,8 @@ item-by-item parity with the workbench those scripts check. One process per conf
 are one ``--tasks`` list). Its datasets cache lives in the configuration's work folder, kept across its runs.
 
 Workbench side: ``workbench eval <task> --model smollm2-135m --limit N --shots K --batch-size 16 --store <fresh
-file>``, a new store every run so nothing resumes. `workbench eval` takes one task, so MMLU is four processes
-(one per subject), timed together: what a user of the command gets.
+file>``, a new store every run so nothing resumes. `workbench eval` takes one task, so MMLU's four subjects run in
+one Python process calling ``workbench.evaluate`` per subject (SUITE_SCRIPT), as a notebook or script runs them.
 
 Both sides: TOKENIZERS_PARALLELISM=false, HF_*_OFFLINE=1, torch's default threads; stdout and stderr go to a log
 file. The harness loads the dequantized default model as a transformers directory (parity_arc.model_directory),
@@ -101,11 +101,10 @@ CONFIGS = {
 
 @dataclass
 class Timed:
-    """One timed process (or, for MMLU's workbench side, the processes of one run together)."""
+    """One timed process."""
 
     seconds: float
     peak_mb: float
-    parts: list[float] = field(default_factory=list)  # seconds of each process
 
 
 @dataclass
@@ -141,7 +140,7 @@ def timed(cmd: list[str], env: dict[str, str], log: Path) -> Timed:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{cmd[0]} failed (exit {proc.returncode}); last lines of {log}:\n{log.read_text()[-3000:]}")
-    return Timed(seconds, usage.ru_maxrss / 1024, [seconds])  # ru_maxrss is in KiB on Linux
+    return Timed(seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
 
 
 # ---- harness side --------------------------------------------------------------------------------------
@@ -190,23 +189,38 @@ def harness_scores(config: Config, tasks: list[str], out: Path) -> tuple[dict[st
 
 
 # ---- workbench side ------------------------------------------------------------------------------------
+# several tasks in one process, as a user of the Python API (or a notebook) runs a suite: the model is loaded
+# per task (from its cache dir), the interpreter and imports once
+SUITE_SCRIPT = """
+import sys, workbench
+store, model, limit, shots, batch_size, *tasks = sys.argv[1:]
+for task in tasks:
+    result = workbench.evaluate(task, model=model, limit=int(limit), shots=int(shots), batch_size=int(batch_size),
+                                store=store)
+    print(task, result.metrics)
+"""
+
+
 def run_workbench(args: argparse.Namespace, config: Config, work: Path, i: int) -> tuple[Timed, Path]:
-    """One timed run: `workbench eval` for each task of the configuration, into a fresh store."""
+    """One timed run into a fresh store: `workbench eval` for a one-task configuration; for several tasks (MMLU's
+    subjects), one Python process calling workbench.evaluate for each, since `workbench eval` takes one task."""
     store = work / f"workbench-{i}.sqlite"
     env = dict(offline_env(work / "hf-datasets-workbench"), WORKBENCH_DATA_DIR=str(args.data_dir))
-    parts = []
-    for j, task in enumerate(config.tasks):
+    if len(config.tasks) == 1:
         cmd = [
-            args.workbench, "eval", task,
+            args.workbench, "eval", config.tasks[0],
             "--model", args.model,
             "--limit", str(args.items),
             "--shots", str(config.shots),
             "--batch-size", str(args.batch_size),
             "--store", str(store),
         ]  # fmt: skip
-        parts.append(timed(cmd, env, work / f"workbench-{i}-{j}.log"))
-    total = Timed(sum(p.seconds for p in parts), max(p.peak_mb for p in parts), [p.seconds for p in parts])
-    return total, store
+    else:
+        python = str(Path(args.workbench).with_name("python"))
+        cmd = [python, "-c", SUITE_SCRIPT, str(store), args.model, str(args.items), str(config.shots)]
+        cmd += [str(args.batch_size), *config.tasks]
+    done = timed(cmd, env, work / f"workbench-{i}.log")
+    return done, store
 
 
 def workbench_scores(config: Config, store: Path) -> tuple[dict[str, float], int]:
@@ -285,7 +299,6 @@ def raw_row(m: Measured, meta: Row) -> Row:
         "harness_runs_s": [round(r.seconds, 2) for r in m.harness],
         "workbench_s": round(w, 2),
         "workbench_runs_s": [round(r.seconds, 2) for r in m.workbench],
-        "workbench_process_s": [[round(s, 2) for s in r.parts] for r in m.workbench],
         "speedup": round(h / w, 2),
         "harness_peak_mb": round(max(r.peak_mb for r in m.harness)),
         "workbench_peak_mb": round(max(r.peak_mb for r in m.workbench)),
