@@ -35,6 +35,6 @@ lint: test-install
 test: test-install lint
 	$(BIN)/pytest -q
 
-# the fast lane: everything but the tests that load a model or start a server (marked `integration`)
+# the fast lane: everything but the tests that load a model or start a server (marked `integration`), on 2 workers
 test-fast: test-install
-	$(BIN)/pytest -q -m "not integration"
+	$(BIN)/pytest -q -n 2 -m "not integration"
