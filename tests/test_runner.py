@@ -79,3 +79,13 @@ def test_finished_items_are_written_together_between_intervals(monkeypatch):
     saved: list[list[dict]] = []
     runner.score_items(Backwards(), TwoChoices(), items(6), saved.append, batch_size=2, description="t")
     assert [len(batch) for batch in saved] == [6]  # one transaction at the end
+
+
+def test_long_runs_go_in_windows_of_whole_items(monkeypatch):
+    monkeypatch.setattr(runner, "WINDOW", 4)
+    saved: list[list[dict]] = []
+    model = Backwards()
+    runner.score_items(model, TwoChoices(), items(5), saved.append, batch_size=2, description="t")
+    assert model.calls == [4, 4, 2]  # two items per window, never an item split between windows
+    records = {r["doc_id"]: r for batch in saved for r in batch}
+    assert sorted(records) == [0, 1, 2, 3, 4] and records[4]["lls"] == [-0.0, -1.0]  # indices within its window

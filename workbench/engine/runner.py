@@ -3,18 +3,18 @@
 The strategy follows what the task and the model declare:
 
 - ``multi_turn`` tasks (MT-Bench): each turn's request is built from the answers before it;
-- every other task: all requests go to the model at once (local models batch across the whole run, API models
-  keep ``concurrency`` requests in flight); each item is scored the moment its last answer arrives and saved
-  within half a second.
+- every other task: the requests go to the model in windows of thousands (local models batch and share prefixes
+  across a whole window, API models keep ``concurrency`` requests in flight); each item is scored the moment its
+  last answer arrives and saved within half a second.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, RollingRequest
+from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, Progress, RollingRequest
 from ..models.pricing import response_usage
 from ..run.records import stamp
 from ..tasks import Item, Task
@@ -65,6 +65,10 @@ def score_items(
 
 # ---- single-turn items (every other task) -----------------------------------------------------------
 SAVE_EVERY_S = 0.5  # finished items wait at most this long before they are written (one transaction)
+# requests planned together: enough for batches and shared prefixes to span a whole benchmark run of usual size
+# (ARC-Easy's 2,376 items are 9,500 requests), bounded so the tokenized requests of a full MMLU 5-shot run
+# (56,000 requests of ~600 tokens, as Python lists) never sit in memory at once
+WINDOW = 8192
 
 
 class Saver:
@@ -87,34 +91,57 @@ class Saver:
         self.last = time.monotonic()
 
 
+def windows(items: Sequence[Item], size: int) -> list[Sequence[Item]]:
+    """Consecutive groups of whole items holding about ``size`` requests each (an item is never split)."""
+    out: list[Sequence[Item]] = []
+    start = count = 0
+    for end, item in enumerate(items, 1):
+        count += len(item.requests)
+        if count >= size:
+            out.append(items[start:end])
+            start, count = end, 0
+    if start < len(items):
+        out.append(items[start:])
+    return out
+
+
 def score_requests(
     model: Model, task: Task, items: Sequence[Item], save: Save, *, batch_size: int, description: str
 ) -> None:
-    """Every item's requests go to the model in one call, so batching and shared-prefix planning span the whole
-    run (local models) or ``concurrency`` requests are in flight (API models); each item is scored the moment
-    its last answer arrives."""
+    """The items' requests go to the model in windows of ``WINDOW`` requests (one window for most runs), so
+    batching and shared-prefix planning span the window (local models) or ``concurrency`` requests are in flight
+    (API models); each item is scored the moment its last answer arrives."""
     from tqdm.auto import tqdm
 
+    saver = Saver(save)
+    unit = unit_of(items)
+    total = sum(len(item.requests) for item in items)
+    with tqdm(total=total, desc=description, unit=unit, bar_format=bar_format(unit)) as bar:
+        try:
+            for window in windows(items, WINDOW):
+                for k, responses in finished_items(model, window, batch_size=batch_size, progress=bar.update):
+                    record = stamp(task.score(window[k], responses), window[k].doc)
+                    if model.capabilities.streaming:  # API calls: tokens used (and their price) per item
+                        record.setdefault("usage", response_usage(responses))
+                    saver.add(record)
+        finally:
+            saver.flush()
+
+
+def finished_items(
+    model: Model, items: Sequence[Item], *, batch_size: int, progress: Progress
+) -> Iterator[tuple[int, list[Any]]]:
+    """(item index, its responses in request order) for each item, the moment its last answer arrives."""
     requests = [r for item in items for r in item.requests]
     owner = [k for k, item in enumerate(items) for _ in item.requests]
     first = [0] * len(items)  # index of each item's first request
     for k in range(1, len(items)):
         first[k] = first[k - 1] + len(items[k - 1].requests)
     received: dict[int, dict[int, Any]] = {}
-    saver = Saver(save)
-    unit = unit_of(items)
-    with tqdm(total=len(requests), desc=description, unit=unit, bar_format=bar_format(unit)) as bar:
-        try:
-            for i, response in answers(model, requests, batch_size=batch_size, progress=bar.update):
-                k = owner[i]
-                got = received.setdefault(k, {})
-                got[i - first[k]] = response
-                if len(got) == len(items[k].requests):
-                    del received[k]
-                    responses = [got[j] for j in range(len(got))]
-                    record = stamp(task.score(items[k], responses), items[k].doc)
-                    if model.capabilities.streaming:  # API calls: tokens used (and their price) per item
-                        record.setdefault("usage", response_usage(responses))
-                    saver.add(record)
-        finally:
-            saver.flush()
+    for i, response in answers(model, requests, batch_size=batch_size, progress=progress):
+        k = owner[i]
+        got = received.setdefault(k, {})
+        got[i - first[k]] = response
+        if len(got) == len(items[k].requests):
+            del received[k]
+            yield k, [got[j] for j in range(len(got))]
