@@ -425,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"- seconds: whole process, start to exit, median of {args.runs} run(s), alternating harness / workbench")
     print("- peak RSS: ru_maxrss of the process (os.wait4), the largest over the runs")
     if "mmlu" in args.config:
-        print("- MMLU: the harness runs the four subjects in one process, the workbench in four (one task each)")
+        print("- MMLU: each side runs the four subjects in one process (the workbench: workbench.evaluate per subject)")
     print(f"- command: `{shlex.join(['python', 'benchmarks/speed_end_to_end.py', *(argv or sys.argv[1:])])}`")
     print()
     print(table(rows, args.engine))
