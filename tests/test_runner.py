@@ -4,6 +4,7 @@ even when the model fails halfway. A tiny stand-in model that answers in reverse
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -89,3 +90,21 @@ def test_long_runs_go_in_windows_of_whole_items(monkeypatch):
     assert model.calls == [4, 4, 2]  # two items per window, never an item split between windows
     records = {r["doc_id"]: r for batch in saved for r in batch}
     assert sorted(records) == [0, 1, 2, 3, 4] and records[4]["lls"] == [-0.0, -1.0]  # indices within its window
+
+
+def test_token_shares_never_push_a_bar_past_its_total():
+    import warnings
+
+    from tqdm import tqdm
+
+    from workbench.engine.answering import advance
+
+    with tqdm(total=5, disable=False, file=open(os.devnull, "w")) as bar, warnings.catch_warnings():
+        warnings.simplefilter("error")  # tqdm's "clamping frac to range [0, 1]" fails the test
+        update = advance(bar)
+        for _ in range(5):  # five answers of 5 tokens, each token a fifth of its answer, as generation reports
+            reported = 0.0
+            for k in range(1, 6):
+                update(k / 5 - reported)
+                reported = k / 5
+        assert bar.n <= 5 and bar.n == pytest.approx(5)  # the plain float sum is 5.000000000000002

@@ -23,6 +23,16 @@ from ..models.base import (
 )
 
 
+def advance(bar: Any) -> Progress:
+    """``bar.update`` (a tqdm bar), never past its total: generation reports each token as a float share of its
+    request, and the shares of a whole run can add up to a hair more than the total (tqdm then warns)."""
+
+    def update(step: float) -> None:
+        bar.update(max(0.0, min(step, bar.total - bar.n)) if bar.total is not None else step)
+
+    return update
+
+
 def answers(
     model: Model, requests: Sequence[Any], *, batch_size: int, progress: Progress | None = None
 ) -> Iterator[tuple[int, Any]]:

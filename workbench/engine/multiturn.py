@@ -12,6 +12,7 @@ from typing import Any
 from ..models.base import GenerateRequest, GenerateResponse, Model
 from ..run.records import stamp
 from ..tasks import Item, Task
+from .answering import advance
 from .concurrency import as_finished
 
 Save = Callable[[list[dict[str, Any]]], None]
@@ -45,7 +46,7 @@ def score_conversations(
             answers: list[list[GenerateResponse]] = [[] for _ in group]
             requests: list[tuple[int, Any]] = [(k, item.requests[0]) for k, item in enumerate(group)]
             while requests:
-                out = model.generate([r for _, r in requests], batch_size=batch_size, progress=bar.update)
+                out = model.generate([r for _, r in requests], batch_size=batch_size, progress=advance(bar))
                 for (k, _), response in zip(requests, out):
                     answers[k].append(response)
                 requests = [

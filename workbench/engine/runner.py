@@ -18,7 +18,7 @@ from ..models.base import GenerateRequest, LoglikelihoodRequest, Model, Progress
 from ..models.pricing import response_usage
 from ..run.records import stamp
 from ..tasks import Item, Task
-from .answering import answers
+from .answering import advance, answers
 from .multiturn import score_conversations
 
 Record = dict[str, Any]
@@ -119,7 +119,7 @@ def score_requests(
     with tqdm(total=total, desc=description, unit=unit, bar_format=bar_format(unit)) as bar:
         try:
             for window in windows(items, WINDOW):
-                for k, responses in finished_items(model, window, batch_size=batch_size, progress=bar.update):
+                for k, responses in finished_items(model, window, batch_size=batch_size, progress=advance(bar)):
                     record = stamp(task.score(window[k], responses), window[k].doc)
                     if model.capabilities.streaming:  # API calls: tokens used (and their price) per item
                         record.setdefault("usage", response_usage(responses))

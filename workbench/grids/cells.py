@@ -162,7 +162,7 @@ def generate(
     """Generate one model's missing outputs; each answer is saved (generation and rows) on arrival."""
     from tqdm.auto import tqdm
 
-    from ..engine.answering import answer_each
+    from ..engine.answering import advance, answer_each
 
     model = todo[0][1].model
     requests = [
@@ -197,7 +197,7 @@ def generate(
         deliver(key, response.text, False)
 
     with tqdm(total=len(todo), desc=f"grid | {model}", unit="gen") as bar:
-        answer_each(lm, requests, on_answer, batch_size=batch_size, progress=bar.update)
+        answer_each(lm, requests, on_answer, batch_size=batch_size, progress=advance(bar))
 
 
 def add_perplexities(lm: LocalModel, cells: Sequence[Cell]) -> None:

@@ -309,7 +309,7 @@ def _ask(
 ) -> None:
     from tqdm.auto import tqdm
 
-    from ..engine.answering import answer_each
+    from ..engine.answering import advance, answer_each
 
     requests = [GenerateRequest(c.messages, max_new_tokens=max_new_tokens, temperature=0.0) for c in calls]
     with tqdm(total=len(calls), desc=f"judging | {model.name}", unit="call") as bar:
@@ -318,5 +318,5 @@ def _ask(
             requests,
             lambda i, response: db.add_judgment(record(calls[i], response, mode, judge_run)),
             batch_size=batch_size,
-            progress=bar.update,
+            progress=advance(bar),
         )
