@@ -24,6 +24,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # text metrics, prompt grids, run comparison
     **{n: ("grids", n) for n in ("grid", "GridResult")},
     **{n: ("comparison", n) for n in ("compare", "Comparison")},
+    **{n: ("diffing", n) for n in ("diff", "RunDiff")},  # why two runs' scores differ: their settings side by side
     **{n: ("scoring", n) for n in ("score", "ScoreResult", "perplexity", "PerplexityResult")},
     # LLM-as-a-judge and API models
     "judge": ("judge.core", "judge"),

@@ -56,6 +56,7 @@ class Comparison:
     n_a: int = 0  # items run A scored (the shared ones are n_shared of them)
     n_b: int = 0
     matched_by: str = "item"  # "item": by item identity (item_fp); "doc_id": by item number (older records)
+    settings: str = ""  # the recorded settings that differ, in one line (workbench.diff); '' when none
 
     @property
     def n_shared(self) -> int:
@@ -112,14 +113,16 @@ class Comparison:
         return comparison_chart(self.table(), self.items)
 
     def summary(self) -> str:
-        """One sentence a person can read, then the caveats."""
+        """One sentence a person can read, then the caveats; the settings that differ on a line of their own."""
         b = self.bootstrap
         verdict = "an interval that excludes 0" if b.ci95[0] > 0 or b.ci95[1] < 0 else "an interval that includes 0"
         test = f"; McNemar exact p = {self.mcnemar.p_value:.3g}" if self.mcnemar else ""
         caveats = f" Caveats: {' '.join(self.caveats)}" if self.caveats else ""
+        settings = f"\nSettings that differ (workbench.diff shows them): {self.settings}." if self.settings else ""
         return (
             f"{self.metric}: A {b.a:.4g}, B {b.b:.4g}, B - A = {b.diff:+.4g} "
             f"[{b.ci95[0]:+.4g}, {b.ci95[1]:+.4g}] over {self.n_shared} shared items ({verdict}){test}.{caveats}"
+            f"{settings}"
         )
 
 
@@ -298,6 +301,7 @@ def compare(
     """
     import pandas as pd
 
+    from .diffing import between
     from .metrics import catalog
 
     db = Store(store, create=False)  # reading: a mistyped path is named, never created
@@ -333,4 +337,5 @@ def compare(
     higher = spec.higher_is_better if spec else name not in PERPLEXITY_UNITS
     if notes:  # one line, as the shells print errors (never a Python warning pointing into this file)
         notice(f"comparing {run_a} (A) and {run_b} (B): {' '.join(notes)}")
-    return Comparison(a, b, name, boot, test, items, higher, notes, len(recs_a), len(recs_b), matched_by)
+    settings = between(a, b).differences()  # the one line of workbench.diff's verdict that names the settings
+    return Comparison(a, b, name, boot, test, items, higher, notes, len(recs_a), len(recs_b), matched_by, settings)
