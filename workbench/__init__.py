@@ -18,6 +18,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # benchmarks (api.py); "tasks" is taken by the workbench.tasks subpackage, hence list_tasks
     **{n: ("api", n) for n in ("EvalResult", "evaluate", "runs", "samples", "compare_modes", "ModeComparison")},
     "list_tasks": ("api", "tasks"),
+    "list_suites": ("api", "suites"),
+    # groups, suites and leaderboards of many models
+    **{n: ("suites", n) for n in ("define_suite", "SuiteResult")},
+    **{n: ("leaderboards", n) for n in ("leaderboard", "Leaderboard")},
     # human evaluation: rating and blind A/B panels (the widget shell), rankings, agreement
     **{n: ("widgets", n) for n in ("rate", "arena", "grid_browser")},
     **{n: ("human", n) for n in ("ratings", "votes", "rankings", "ranking_figure", "agreement", "merge", "Rubric")},

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import options
-from .errors import WorkbenchError, check_count
+from .errors import WorkbenchError
+from .evaluation import EvalResult, evaluate_task
 from .models import DEFAULT_MODEL
 from .store import Store
 
@@ -16,52 +17,9 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 
-@dataclass
-class EvalResult:
-    """One finished run: its metrics, its samples (a DataFrame) and where it is stored."""
-
-    run_id: str
-    task: str
-    model: str
-    metrics: dict[str, Any]
-    duration_s: float
-    store_path: Path
-    resumed_items: int = 0
-    _samples: Any = field(default=None, repr=False)
-
-    @property
-    def samples(self):
-        """One row per item: doc_id, gold, pred, pred_norm, loglikelihoods, prompt, ..."""
-        if self._samples is None:
-            self._samples = Store(self.store_path).samples(self.run_id)
-        return self._samples
-
-    def summary(self):
-        """Metric table: value, standard error, 95% interval, items, model, time taken."""
-        from .tables import metrics_table, with_usage
-
-        run = Store(self.store_path).run(self.run_id)
-        return with_usage(metrics_table(run), run)
-
-    def figure(self):
-        """Interactive bar chart of the metrics with 95% error bars."""
-        from .charts import metric_bars
-
-        return metric_bars(self.summary())
-
-
-def _resolve_shots(spec: Task, shots: int | None) -> int:
-    """The task's own number of examples when ``shots`` is None; refused where the task fixes them."""
-    if shots is None:
-        return spec.default_shots
-    if spec.fixed_shots and shots != spec.default_shots:
-        raise WorkbenchError(f"{spec.fixed_shots}: --shots {shots} cannot change that. Leave --shots out.")
-    return shots
-
-
 def evaluate(
     task: str,
-    model: str = DEFAULT_MODEL,
+    model: str | Sequence[str] = DEFAULT_MODEL,
     *,
     limit: int | None = None,
     shots: int | None = None,
@@ -73,9 +31,12 @@ def evaluate(
     chat: bool = False,
     max_new_tokens: int | None = None,
     separate: bool = False,
-) -> EvalResult:
+) -> Any:
     """Evaluate ``model`` on ``task`` and save the run and every scored item in the project store.
 
+    ``task`` is a task ('arc_easy'), a group ('arc': every member, each its own run) or a suite with published
+    settings ('open_llm_leaderboard'); a group or suite returns a ``SuiteResult``, a task an ``EvalResult``.
+    Several models ('a,b' or a list) return a ``Leaderboard`` (``workbench.leaderboard``).
     ``shots`` None uses the task's default (0; 5 for gsm8k). ``mode`` scores a multiple-choice task by
     'loglikelihood' (the default, as the harness) or 'generate' (the model writes the option's label, as
     Horangi); ``chat`` sends generated prompts through the model's chat template. ``max_new_tokens`` caps
@@ -84,67 +45,28 @@ def evaluate(
     live process runs the same call, the call is refused naming that process; ``separate=True`` starts a run
     of its own instead.
     """
-    from . import models
-    from .data import fingerprint, load_rows
-    from .engine.runner import check_kinds, score_items
-    from .models.pricing import run_usage
-    from .run import lifecycle
-    from .tasks import get_task
-    from .tasks.generative import for_mode
+    from . import suites
+    from .tasks import suites as defined
 
-    check_count("--limit", limit, 1)
-    check_count("--shots", shots, 0)
-    check_count("--batch-size", batch_size, 1, required=True)
-    check_count("max_new_tokens", max_new_tokens, 1)
-    models.resolve(model)  # a bad model name is refused before any data is read
-    spec = for_mode(get_task(task), mode, chat)
-    shots = _resolve_shots(spec, shots)
-    if max_new_tokens is not None:
-        spec = spec.with_max_new_tokens(max_new_tokens)
-    rows = load_rows(spec.data, spec.eval_split, data)
-    docs = spec.select_docs(rows.rows, limit)
-    if not docs:
-        raise WorkbenchError(f"{rows.source} has no rows for {task}; check the file or the mirror.")
-    # a task without a fewshot split takes no shots: its build_items says so
-    pool = load_rows(spec.data, spec.fewshot_split).rows if shots and spec.fewshot_split is not None else []
-    items = spec.build_items(docs, pool, shots)
-    check_kinds(model, items)  # API models answer generation requests only
-    identity = models.describe(model)
+    values: dict[str, Any] = {"limit": limit, "shots": shots, "batch_size": batch_size, "store": store,
+                              "command": command, "mode": mode, "chat": chat, "max_new_tokens": max_new_tokens,
+                              "separate": separate}  # fmt: skip
+    names = suites.model_list(model)
+    if len(names) > 1:
+        from .leaderboards import leaderboard
 
-    values = {"task": task, "model": model, "limit": limit, "shots": shots, "batch_size": batch_size, "data": data,
-              "store": store, "mode": mode, "chat": chat, "max_new_tokens": max_new_tokens,
-              "separate": separate}  # fmt: skip
-    data_fp = fingerprint(list(docs) + list(pool))
-    key = {**options.key_fields(options.EVAL, values), "model": identity["fingerprint"], "data": data_fp,
-           "template": spec.template}  # fmt: skip
-    lm = models.load(model)  # before the run exists: a model that cannot load leaves no failed run behind
-    db = Store(store)
-    run = lifecycle.start(
-        db,
-        lifecycle.RunSpec(
-            task=task,
-            model=model,
-            identity=identity,
-            source=rows.source,
-            data_fingerprint=data_fp,
-            template=spec.template,
-            config=options.config(options.EVAL, values),
-            key=key,
-            command=command or options.call_text("evaluate", options.EVAL, values),
-            n_items=len(items),
-        ),
-        separate=separate,
-    )
-    with run.recording():
-        pending = run.pending(items)
-        if pending:
-            score_items(lm, spec, pending, run.save, batch_size=batch_size, description=f"{task} | {model}")
-        records = run.records()
-        metrics = spec.aggregate(records)
-        metrics.update(run_usage(identity, records))  # tokens and cost, where recorded
-    run.finish(metrics)
-    record = db.run(run.run_id)
-    return EvalResult(run.run_id, task, model, metrics, record["duration_s"], db.path, resumed_items=len(run.done))
+        if data is not None:
+            raise WorkbenchError("data= applies to one model's run; leave it out for a leaderboard of models.")
+        return leaderboard(task, models=names, **values)
+    found = defined.find(task) if isinstance(task, str) else None
+    if found is not None:
+        if data is not None:
+            raise WorkbenchError(
+                f"{task} runs several tasks, each with its own rows: data= applies to one task. Leave it out, or "
+                "evaluate the member it is for."
+            )
+        return suites.run_suite(found, names[0], **values)
+    return evaluate_task(task, names[0], data=data, **values)
 
 
 def judge(run: Any, other: Any = None, **options: Any):
@@ -244,6 +166,20 @@ def tasks():
     return frame
 
 
+def suites():
+    """Every group and suite: its kind (a group takes the call's shots and mode; a suite fixes them), members with
+    their settings, how the headline is computed, and what it is. ``define_suite`` adds your own."""
+    import pandas as pd
+
+    from .tasks import suites as defined
+
+    rows = [
+        {"name": s.name, "kind": s.kind, "members": defined.describe(s), "headline": s.headline, "about": s.about}
+        for s in defined.SUITES.values()
+    ]
+    return pd.DataFrame(rows, columns=["name", "kind", "members", "headline", "about"])
+
+
 @dataclass
 class ModeComparison:
     """The same items scored both ways: by log-likelihood (as the harness) and by the answer the model writes."""
@@ -299,7 +235,7 @@ def compare_modes(
 
     for_mode(get_task(task), "generate", chat)  # refuse a task without choices before running anything
     run = functools.partial(
-        evaluate, task, model, limit=limit, batch_size=batch_size, data=data, store=store, command=command,
+        evaluate_task, task, model, limit=limit, batch_size=batch_size, data=data, store=store, command=command,
         separate=separate,
     )  # fmt: skip
     scored = run(shots=shots, mode="loglikelihood")

@@ -296,3 +296,70 @@ def mode_agreement(items: pd.DataFrame, title: str = ""):
         height=260,
     )
     return fig
+
+
+def leaderboard_bars(scores: pd.DataFrame, headlines: pd.DataFrame, title: str):
+    """Grouped bars: one group per task (and the headline), one bar per model, 95% interval error bars."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    fig = go.Figure()
+    done = scores[scores["status"] == "complete"]
+    for i, model in enumerate(dict.fromkeys(scores["model"])):
+        part = done[done["model"] == model]
+        head = headlines[headlines["model"] == model]
+        x = [html.escape(f"{t} {m}") for t, m in zip(part["task"], part["metric"])] + ["headline"]
+        y = [*part["value"], *head["value"]]
+        low = [*part["ci95_low"], *head["ci95_low"]]
+        high = [*part["ci95_high"], *head["ci95_high"]]
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=y,
+                name=html.escape(str(model)),
+                marker_color=qualitative.Plotly[i % len(qualitative.Plotly)],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [h - v for h, v in zip(high, y)],
+                    "arrayminus": [v - lo for v, lo in zip(y, low)],
+                },  # fmt: skip
+                hovertemplate="%{x}: %{y:.4g}<extra>" + html.escape(str(model)) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=html.escape(f"{title}: scores with 95% intervals"),
+        barmode="group",
+        template="plotly_white",
+        legend={"orientation": "h"},
+        yaxis={"title": "score", "range": [0, 1]},
+    )
+    return fig
+
+
+def leaderboard_heatmap(scores: pd.DataFrame, title: str):
+    """Models x tasks, coloured by score (an empty cell: the run failed)."""
+    import plotly.graph_objects as go
+
+    models = list(dict.fromkeys(scores["model"]))
+    columns = list(dict.fromkeys(f"{t} {m}" for t, m in zip(scores["task"], scores["metric"])))
+    z: list[list[Any]] = [[None] * len(columns) for _ in models]
+    for cell in scores.to_dict(orient="records"):
+        if cell["status"] == "complete":
+            z[models.index(cell["model"])][columns.index(f"{cell['task']} {cell['metric']}")] = cell["value"]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[html.escape(c) for c in columns],
+            y=[html.escape(str(m)) for m in models],
+            colorscale="Viridis",
+            zmin=0,
+            zmax=1,
+            texttemplate="%{z:.3f}",
+            hovertemplate="%{y}<br>%{x}: %{z:.4g}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=html.escape(f"{title}: models x tasks"), template="plotly_white", yaxis={"autorange": "reversed"}
+    )
+    return fig

@@ -73,12 +73,14 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace, command: str) -> None:
     """Run one subcommand and print its result."""
     from . import api
+    from .leaderboards import Leaderboard
     from .settings import data_dir
+    from .suites import SuiteResult
     from .views import text as views
 
     if args.command == "tasks" or (args.command == "eval" and args.list):
         heading, table, notes = views.task_list(api.tasks(), data_dir())
-        print(f"{heading}\n\n{views.as_text(table)}\n\n{notes}")
+        print(f"{heading}\n\n{views.as_text(table)}\n\n{notes}\n\n{views.suite_list(api.suites())}")
     elif args.command == "eval":
         if not args.task:
             raise WorkbenchError(
@@ -87,6 +89,11 @@ def run(args: argparse.Namespace, command: str) -> None:
         result = commands.evaluate(args, command)
         if isinstance(result, api.ModeComparison):
             print_comparison(result)
+        elif isinstance(result, Leaderboard):
+            print(result)
+        elif isinstance(result, SuiteResult):
+            show(result.table(), drop=("run_id", "headline", "model"))
+            print(f"runs {', '.join(f'{t} {r.run_id}' for t, r in result.runs.items())} saved in {result.store_path}")
         else:
             show(result.summary(), drop=("run_id",))
             print(f"run {result.run_id} saved in {result.store_path}")

@@ -18,12 +18,24 @@ from .errors import WorkbenchError
 def evaluate(args: Any, command: str, resolve: Callable[[Any], Any] | None = None) -> Any:
     """``workbench.evaluate``; ``--mode both`` runs ``workbench.compare_modes`` (a ``ModeComparison``)."""
     from . import api
+    from .tasks.suites import find
 
     values = options.kwargs(options.EVAL, args, resolve)
     mode = values.pop("mode")
-    if mode == "both":
+    if mode == "both" and find(values["task"]) is None and "," not in values["model"]:
         return api.compare_modes(command=command, **values)
-    return api.evaluate(command=command, mode=mode, **values)
+    return api.evaluate(command=command, mode=mode, **values)  # a suite or leaderboard refuses --mode both
+
+
+def leaderboard(args: Any, command: str) -> Any:
+    """``workbench.leaderboard`` over the task, group or suite named, for the models of ``--model a,b``."""
+    from .leaderboards import leaderboard as board
+
+    values = options.kwargs(options.EVAL, args, resolve=None)
+    if values.pop("data") is not None:
+        raise WorkbenchError("--data applies to one model's run of one task; leave it out for a leaderboard.")
+    task, model = values.pop("task"), values.pop("model")
+    return board(task, models=model, command=command, **values)
 
 
 def runs(args: Any) -> Any:

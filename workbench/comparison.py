@@ -19,8 +19,7 @@ every bootstrap resample, and perplexities from summed log-likelihoods and unit 
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,9 @@ from typing import Any
 from .errors import WorkbenchError, notice, suggest
 from .metrics.paired import McNemar, PairedBootstrap, is_binary, mcnemar_exact, paired_bootstrap
 from .metrics.perplexity import bits_per_byte, perplexity
-from .run.records import ITEM_FP
+from .run.records import ITEM_FP, has_identities, occurrences
 from .store import Store
+from .tables import metric_names
 
 Row = dict[str, Any]
 PERPLEXITY_UNITS = {
@@ -160,21 +160,6 @@ def predating(runs: Sequence[tuple[Row, int]], old: Sequence[Row], doing: str) -
     )
 
 
-def has_identities(records: Sequence[Mapping[Any, Any]]) -> bool:
-    """Whether every record carries its item's identity (records saved before item_fp existed do not)."""
-    return bool(records) and all(r.get(ITEM_FP) for r in records)
-
-
-def occurrences(identities: Sequence[Any]) -> list[tuple[Any, int]]:
-    """Each identity with its occurrence number: a document repeated in a run is paired in order of occurrence."""
-    seen: Counter = Counter()
-    out = []
-    for identity in identities:
-        out.append((identity, seen[identity]))
-        seen[identity] += 1
-    return out
-
-
 def match(run_a: Row, run_b: Row, recs_a: Sequence[Row], recs_b: Sequence[Row]) -> tuple[list[tuple[Row, Row]], str]:
     """The (A, B) record pairs of the items both runs scored, in A's order, and what matched them ("item" or
     "doc_id"); refuses runs with no item in common and older records of different data."""
@@ -199,23 +184,14 @@ def match(run_a: Row, run_b: Row, recs_a: Sequence[Row], recs_b: Sequence[Row]) 
     return pairs, by
 
 
-def _metric_names(run: Row) -> list[str]:
-    metrics = run.get("metrics") or {}
-    return [
-        k
-        for k, v in metrics.items()
-        if k != "n" and not k.endswith(("_stderr", "_ci95", "_signature")) and isinstance(v, (int, float))
-    ]
-
-
 def _pick_metric(run_a: Row, run_b: Row, records_a: Sequence[Row], records_b: Sequence[Row], metric: str | None):
-    shared_run = [m for m in _metric_names(run_a) if m in _metric_names(run_b)]
+    shared_run = [m for m in metric_names(run_a) if m in metric_names(run_b)]
     per_item = [m for m in shared_run if _has_values(records_a, m) and _has_values(records_b, m)]
     if metric is None:
         if not per_item:
             raise WorkbenchError(
                 f"Runs {run_a['run_id']} and {run_b['run_id']} have no per-item metric in common "
-                f"(A: {', '.join(_metric_names(run_a)) or 'none'}; B: {', '.join(_metric_names(run_b)) or 'none'})."
+                f"(A: {', '.join(metric_names(run_a)) or 'none'}; B: {', '.join(metric_names(run_b)) or 'none'})."
             )
         return per_item[0]
     if metric not in per_item:

@@ -221,11 +221,11 @@ class RunDiff:
         return [(f"A {self.run_a['run_id']}", self.run_a), (f"B {self.run_b['run_id']}", self.run_b)]
 
     def _metrics(self) -> list[tuple[str, float, float]]:
-        from .comparison import _metric_names
+        from .tables import metric_names
 
         ma, mb = self.run_a.get("metrics") or {}, self.run_b.get("metrics") or {}
-        names_b = set(_metric_names(self.run_b))
-        return [(m, float(ma[m]), float(mb[m])) for m in _metric_names(self.run_a) if m in names_b]
+        names_b = set(metric_names(self.run_b))
+        return [(m, float(ma[m]), float(mb[m])) for m in metric_names(self.run_a) if m in names_b]
 
     def _score_phrase(self) -> str:
         from .views.text import number
@@ -235,9 +235,9 @@ class RunDiff:
                 return f"run {run['run_id']} has no metrics yet ({run.get('status') or 'unknown status'})"
         metrics = self._metrics()
         if not metrics:
-            from .comparison import _metric_names
+            from .tables import metric_names
 
-            listed = [", ".join(_metric_names(r)) or "none" for r in (self.run_a, self.run_b)]
+            listed = [", ".join(metric_names(r)) or "none" for r in (self.run_a, self.run_b)]
             return f"no metric in common (A: {listed[0]}; B: {listed[1]})"
         name, a, b = metrics[0]
         d = b - a
@@ -434,8 +434,7 @@ def _generic_follows(name: str) -> tuple[str, ...]:
 def _notes(
     run_a: Row, run_b: Row, records_a: Sequence[Mapping[str, Any]], records_b: Sequence[Mapping[str, Any]]
 ) -> list[str]:
-    from .comparison import has_identities, occurrences
-    from .run.records import ITEM_FP
+    from .run.records import ITEM_FP, has_identities, occurrences
 
     notes = []
     if has_identities(records_a) and has_identities(records_b):

@@ -32,6 +32,29 @@ def shown(table):
     return for_people(table)
 
 
+def show_result(result: Any) -> None:
+    """A run (its metrics and chart), a suite (every member's metrics, the headline, a chart) or a leaderboard
+    (ranked table, failed cells, grouped bars and heatmap)."""
+    from .leaderboards import Leaderboard
+    from .suites import SuiteResult
+
+    if isinstance(result, Leaderboard):
+        display(result.table())
+        if len(result.failed()):
+            print("Failed cells (rerun the same call to retry only them):")
+            display(result.failed())
+        show_figure(result.figure())
+        show_figure(result.heatmap())
+        return None
+    if isinstance(result, SuiteResult):
+        display(shown(result.table().drop(columns=["model", "run_id"])))
+        show_figure(result.figure())
+        return None
+    display(shown(result.summary()))
+    show_figure(result.figure())
+    return None
+
+
 def report(error: WorkbenchError) -> None:
     notice(str(error))
 
@@ -52,7 +75,9 @@ class WorkbenchMagics(Magics):
 
         Example: %llm_eval arc_easy --model smollm2-135m --limit 50
         Both scoring modes on the same items: %llm_eval kobest_copa --mode both --limit 20
-        Every task: %llm_eval --list
+        A group or suite (each member its own run): %llm_eval arc --limit 50
+        Several models (a leaderboard): %llm_eval arc --model smollm2-135m,gemma3-270m --limit 20
+        Every task, group and suite: %llm_eval --list
         """
         from . import api
 
@@ -68,7 +93,9 @@ class WorkbenchMagics(Magics):
                 print(heading)
                 with pd.option_context("display.max_rows", None, "display.max_colwidth", None):
                     display(table)
-                print(notes)
+                    print(notes)
+                    print("\nGroups and suites (workbench.define_suite adds your own):")
+                    display(api.suites())
                 return None
             if not args.task:
                 raise WorkbenchError("Name a task, e.g. %llm_eval arc_easy --limit 50 (%llm_eval --list lists them).")
@@ -80,9 +107,25 @@ class WorkbenchMagics(Magics):
             show_figure(result.figure())
             display(result.disagreements())
             return None
-        display(shown(result.summary()))
-        show_figure(result.figure())
-        return None
+        return show_result(result)
+
+    @with_options(options.EVAL)
+    @line_magic
+    def llm_leaderboard(self, line: str):
+        """Every model on every task of a suite, group or task list, each a resumable run (complete ones reused):
+        ranks with ties where intervals overlap, grouped bars and a heatmap. The result is kept in `_leaderboard`.
+
+        Example: %llm_leaderboard open_llm_leaderboard --model smollm2-135m,gemma3-270m --limit 5
+        """
+        args = magic_arguments.parse_argstring(self.llm_leaderboard, line)
+        try:
+            if not args.task:
+                raise WorkbenchError("Name a suite, group or task, e.g. %llm_leaderboard arc --model a,b --limit 20.")
+            result = commands.leaderboard(args, f"%llm_leaderboard {line.strip()}")
+        except WorkbenchError as error:
+            return report(error)
+        user_ns(self)["_leaderboard"] = result
+        return show_result(result)
 
     @with_options(options.RUNS)
     @line_magic

@@ -280,3 +280,13 @@ def with_usage(table: pd.DataFrame, run: dict[str, Any]) -> pd.DataFrame:
         prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"], cost_usd=usage["cost_usd"]
     )
     return table.assign(no_content=usage["no_content"]) if usage.get("no_content") else table
+
+
+def metric_names(run: dict[str, Any]) -> list[str]:
+    """A run's metric names with a number (not n, stderr, intervals or signatures), in the run's order."""
+    metrics = run.get("metrics") or {}
+    return [
+        k
+        for k, v in metrics.items()
+        if k != "n" and not k.endswith(("_stderr", "_ci95", "_signature")) and isinstance(v, (int, float))
+    ]

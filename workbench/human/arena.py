@@ -303,7 +303,8 @@ def _match(parts: list[pd.DataFrame], runs: Sequence[dict[str, Any] | None]) -> 
     takes the identity. Otherwise (tables, records saved before identities) pair on the items' ids, which for
     runs is only safe when all were made on the same data.
     """
-    from ..comparison import has_identities, occurrences, predating
+    from ..comparison import predating
+    from ..run.records import has_identities, occurrences
 
     if all(len(p) and p[ITEM_FP].notna().all() for p in parts):
         keys = [

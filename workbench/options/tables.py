@@ -24,7 +24,8 @@ SEPARATE = Option(
 EVAL: list[Option] = [
     Option(
         "task",
-        help="Task to run, e.g. arc_easy, hellaswag or mmlu:anatomy (--list or `workbench tasks` lists them).",
+        help="Task, group or suite to run, e.g. arc_easy, mmlu:anatomy, arc or open_llm_leaderboard (--list or "
+        "`workbench tasks` lists them).",
         nargs="?",
         key=True,
         call="always",
@@ -32,7 +33,8 @@ EVAL: list[Option] = [
     Option(
         "model",
         ("--model", "-m"),
-        f"Alias, .gguf file, transformers directory or hub id (default {DEFAULT_MODEL}).",
+        f"Alias, .gguf file, transformers directory or hub id (default {DEFAULT_MODEL}); several as a,b,c make a "
+        "leaderboard.",
         default=DEFAULT_MODEL,
         call="always",
     ),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,3 +166,18 @@ class Sample:
 
 def samples(records: Sequence[Mapping[str, Any]]) -> list[Sample]:
     return [Sample.of(r) for r in records]
+
+
+def has_identities(records: Sequence[Mapping[Any, Any]]) -> bool:
+    """Whether every record carries its item's identity (records saved before item_fp existed do not)."""
+    return bool(records) and all(r.get(ITEM_FP) for r in records)
+
+
+def occurrences(identities: Sequence[Any]) -> list[tuple[Any, int]]:
+    """Each identity with its occurrence number: a document repeated in a run is paired in order of occurrence."""
+    seen: Counter = Counter()
+    out = []
+    for identity in identities:
+        out.append((identity, seen[identity]))
+        seen[identity] += 1
+    return out

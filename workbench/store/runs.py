@@ -111,6 +111,15 @@ class RunsStore(StoreBase):
             ).fetchone()
         return row["run_id"] if row else None
 
+    def complete_run(self, run_key: str) -> str | None:
+        """The newest complete run of the same call, which a suite or leaderboard reuses instead of running again."""
+        with self._connect(write=False) as db:
+            row = db.execute(
+                "SELECT run_id FROM runs WHERE run_key = ? AND status = 'complete' ORDER BY created_at DESC LIMIT 1",
+                (run_key,),
+            ).fetchone()
+        return row["run_id"] if row else None
+
     def open_run(
         self, run_key: str, *, writer: Writer | None = None, separate: bool = False, **fields: Any
     ) -> tuple[str, bool]:

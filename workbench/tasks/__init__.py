@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import WorkbenchError, suggest
 from . import arc, flores, gsm8k, hellaswag, kobest, mmlu, mt_bench, truthfulqa, wikitext, winogrande
 from .base import Item, MultipleChoiceTask, Task
+from .suites import names as suite_names
 
 TASKS: list[Task] = [*arc.TASKS, *wikitext.TASKS, *flores.TASKS]
 TASKS += [t for m in (hellaswag, mmlu, truthfulqa, winogrande, gsm8k, kobest) for t in m.TASKS]
@@ -27,8 +28,8 @@ def get_task(name: str) -> Task:
             raise mmlu.unknown(name)
         listed = sorted(n for n in REGISTRY if not n.startswith("mmlu:")) + ["mmlu:<subject>"]
         raise WorkbenchError(
-            f"Unknown task {name!r}.{suggest(name, REGISTRY)} Available tasks: {', '.join(listed)} "
-            "(list them with `workbench tasks`)."
+            f"Unknown task {name!r}.{suggest(name, [*REGISTRY, *suite_names()])} Available tasks: "
+            f"{', '.join(listed)}; groups and suites: {', '.join(suite_names())} (`workbench tasks` lists them)."
         )
     return REGISTRY[name]
 

@@ -2,11 +2,13 @@
 (``mmlu:stem``, ...) and the whole benchmark (``mmlu``), scored and grouped as lm-evaluation-harness does.
 
 A group's score is the size-weighted mean over its subjects (= the mean over all its items) with the harness's
-pooled standard error; ``--limit N`` takes the first N items of each subject, as the harness's limit does.
+pooled standard error; ``acc_subject_mean`` beside it counts each subject once (the Open LLM Leaderboard v1's
+MMLU score). ``--limit N`` takes the first N items of each subject, as the harness's limit does.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -95,6 +97,11 @@ class MMLU(MultipleChoiceTask):
                 )
                 out[f"{m}{suffix}"], out[f"{m}{suffix}_stderr"] = value, stderr
                 out[f"{m}{suffix}_ci95"] = list(normal_ci(value, stderr))
+        for m in metrics:  # each subject counting once, as the Open LLM Leaderboard (v1) averaged MMLU
+            value = sum(v[m] for v in per_subject.values()) / len(per_subject)
+            stderr = math.sqrt(sum(v[f"{m}_stderr"] ** 2 for v in per_subject.values())) / len(per_subject)
+            out[f"{m}_subject_mean"], out[f"{m}_subject_mean_stderr"] = value, stderr
+            out[f"{m}_subject_mean_ci95"] = list(normal_ci(value, stderr))
         out["subjects"] = {s: {"n": v["n"], **{m: v[m] for m in metrics}} for s, v in per_subject.items()}
         return out
 

@@ -287,3 +287,16 @@ def _wrapped(paragraph: str, width: int) -> str:
     import textwrap
 
     return textwrap.fill(paragraph, width=width, break_on_hyphens=False)
+
+
+def suite_list(suites: pd.DataFrame, width: int = WIDTH) -> str:
+    """``workbench.list_suites()`` as text: each group or suite, its members wrapped under it, within ``width``."""
+    import textwrap
+
+    lines = ["Groups (every member; --shots and --mode apply to each) and suites (published settings, fixed):"]
+    pad = max(len(str(n)) for n in suites["name"]) + 2 if len(suites) else 2
+    for row in suites.to_dict("records"):
+        head = f"  {row['name']:<{pad}}"
+        body = f"{row['kind']}: {row['members']}; headline: {row['headline']}"
+        lines.append(textwrap.fill(body, width=width, initial_indent=head, subsequent_indent=" " * len(head)))
+    return "\n".join(lines)
