@@ -139,6 +139,10 @@ def test_ranks_tie_where_intervals_overlap_and_failed_cells_have_no_headline():
     assert list(board.failed()["model"]) == ["broken"]
     assert "1 cell(s) failed" in str(board) and "<script>" not in board._repr_html_()
     assert len(board.figure().data) == 4 and board.heatmap().data[0].z[3][1] is None
+    view = board.view()  # the notebook's table, re-sorted by a drop-down
+    assert view.children[1].value.index("strong") < view.children[1].value.index("broken")
+    view.children[0].value = "arc_easy"
+    assert view.children[1].value.index("broken") < view.children[1].value.index("strong")
 
 
 @pytest.mark.integration

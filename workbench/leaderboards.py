@@ -138,6 +138,12 @@ class Leaderboard:
 
         return leaderboard_heatmap(self.scores(), self.suite.name)
 
+    def view(self):
+        """The table with a 'sort by' drop-down (headline or any task), for a notebook."""
+        from .widgets import leaderboard_view
+
+        return leaderboard_view(self)
+
     def _repr_html_(self) -> str:
         return self.table().to_html(index=False, escape=True)
 

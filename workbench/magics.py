@@ -39,7 +39,7 @@ def show_result(result: Any) -> None:
     from .suites import SuiteResult
 
     if isinstance(result, Leaderboard):
-        display(result.table())
+        display(result.view())
         if len(result.failed()):
             print("Failed cells (rerun the same call to retry only them):")
             display(result.failed())
