@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ..errors import WorkbenchError, suggest
-from . import arc, flores, gsm8k, hellaswag, kobest, mmlu, mt_bench, truthfulqa, wikitext, winogrande
+from . import arc, flores, gsm8k, haerae, hellaswag, kmmlu, kobest, mmlu, mt_bench, truthfulqa, wikitext, winogrande
 from .base import Item, MultipleChoiceTask, Task
 from .suites import names as suite_names
 
 TASKS: list[Task] = [*arc.TASKS, *wikitext.TASKS, *flores.TASKS]
-TASKS += [t for m in (hellaswag, mmlu, truthfulqa, winogrande, gsm8k, kobest) for t in m.TASKS]
+TASKS += [t for m in (hellaswag, mmlu, truthfulqa, winogrande, gsm8k, kobest, kmmlu, haerae) for t in m.TASKS]
 TASKS += mt_bench.TASKS
 REGISTRY: dict[str, Task] = {t.name: t for t in TASKS}
 
