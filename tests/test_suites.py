@@ -234,3 +234,18 @@ def test_a_leaderboard_fails_only_the_broken_models_cells_and_retries_only_them(
         list(rebuilt.table()["model"]) == ["smollm2-135m"]
         and rebuilt.table()["headline"][0] == board.table()["headline"][0]
     )
+
+
+@pytest.mark.integration
+@needs_mirror
+@needs_model
+def test_horangi_scores_the_korean_tasks_by_the_generated_answer_zero_shot(tmp_path):
+    result = workbench.evaluate("horangi", limit=2, store=tmp_path / "h.sqlite")
+    db = Store(tmp_path / "h.sqlite")
+    assert set(result.runs) == {f"kobest_{t}" for t in ("boolq", "copa", "hellaswag", "sentineg", "wic")}
+    for run in result.runs.values():
+        config = db.run(run.run_id)["config"]
+        assert config["mode"] == "generate" and config["shots"] == 0
+        assert "exact_match" in run.metrics and "extraction_failed" in run.metrics
+    scores = [r.metrics["exact_match"] for r in result.runs.values()]
+    assert result.headline()["value"] == pytest.approx(sum(scores) / 5)
