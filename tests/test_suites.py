@@ -37,13 +37,17 @@ def test_the_open_llm_leaderboard_suite_has_the_published_settings():
     assert [m.task for m in defined.find("arc").members] == ["arc_easy", "arc_challenge"]
     assert [m.task for m in defined.find("truthfulqa").members] == ["truthfulqa_mc1", "truthfulqa_mc2"]
     assert len(defined.find("kobest").members) == 5
+    assert [(m.task, m.shots, m.metric) for m in defined.find("ko_knowledge").members] == [
+        ("kmmlu", 0, "acc"),
+        ("haerae", 0, "acc"),
+    ]
     horangi = defined.find("horangi")
     assert {(m.shots, m.mode, m.metric) for m in horangi.members} == {(0, "generate", "exact_match")}
 
 
 def test_groups_and_suites_are_listed_and_fit_a_terminal():
     table = workbench.list_suites()
-    assert {"arc", "truthfulqa", "kobest", "open_llm_leaderboard", "horangi"} <= set(table["name"])
+    assert {"arc", "truthfulqa", "kobest", "open_llm_leaderboard", "ko_knowledge", "horangi"} <= set(table["name"])
     out = subprocess.run([sys.executable, "-m", "workbench.cli", "tasks"], capture_output=True, text=True, check=True)
     assert "open_llm_leaderboard" in out.stdout and "hellaswag (10-shot, acc_norm)" in out.stdout
     assert max(len(line) for line in out.stdout.splitlines()) <= 100

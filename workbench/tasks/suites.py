@@ -73,6 +73,13 @@ SUITES: dict[str, Suite] = {
             fixed=True,
         ),
         _suite(
+            "ko_knowledge",
+            [("kmmlu", 0, "acc"), ("haerae", 0, "acc")],
+            "Korean knowledge: KMMLU and HAE-RAE Bench as lm-evaluation-harness 0.4.13 defines them (its kmmlu and "
+            "haerae tasks).",
+            fixed=True,
+        ),
+        _suite(
             "horangi",
             [(f"kobest_{t}", 0, "exact_match", "generate") for t in ("boolq", "copa", "hellaswag", "sentineg", "wic")],
             "Horangi's way on the Korean tasks here: zero-shot, scored by the answer the model writes (the "
