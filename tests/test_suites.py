@@ -244,12 +244,13 @@ def test_a_leaderboard_fails_only_the_broken_models_cells_and_retries_only_them(
 @needs_mirror
 @needs_model
 def test_horangi_scores_the_korean_tasks_by_the_generated_answer_zero_shot(tmp_path):
-    result = workbench.evaluate("horangi", limit=2, store=tmp_path / "h.sqlite")
+    # 8 tokens hold a label; the default cap lets a rambling 135M model write for a minute per item on a CPU
+    result = workbench.evaluate("horangi", limit=2, max_new_tokens=8, store=tmp_path / "h.sqlite")
     db = Store(tmp_path / "h.sqlite")
     assert set(result.runs) == {f"kobest_{t}" for t in ("boolq", "copa", "hellaswag", "sentineg", "wic")}
     for run in result.runs.values():
         config = db.run(run.run_id)["config"]
-        assert config["mode"] == "generate" and config["shots"] == 0
+        assert config["mode"] == "generate" and config["shots"] == 0 and config["max_new_tokens"] == 8
         assert "exact_match" in run.metrics and "extraction_failed" in run.metrics
     scores = [r.metrics["exact_match"] for r in result.runs.values()]
     assert result.headline()["value"] == pytest.approx(sum(scores) / 5)
