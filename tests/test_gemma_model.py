@@ -237,11 +237,21 @@ def test_evaluate_arc_easy_with_gemma_is_a_complete_run(gemma, monkeypatch):
     assert run["model_identity"]["fingerprint"] == "sha256:" + GEMMA.sha256
 
 
-def tiny_gemma3(sliding_window: int):
-    """A two-layer Gemma 3 with random weights (one sliding-window layer, one full) in an HFModel: what the real
-    model's 512-token window does past 512 tokens, shown on 24 tokens in a fraction of a second."""
-    import types
+class NumberTokenizer:
+    """Token ids written as numbers ("5 17 9"): enough tokenizer for HFModel's three request kinds on a tiny model."""
 
+    bos_token, bos_token_id, eos_token_id = None, 2, 1
+
+    def encode(self, text: str, **kwargs: object) -> list[int]:
+        return [int(t) for t in text.split()]
+
+    def decode(self, ids, skip_special_tokens: bool = True) -> str:
+        return " ".join(str(i) for i in ids)
+
+
+def tiny_gemma3(sliding_window: int, attn: str = "sdpa", softcap: float | None = None):
+    """A two-layer Gemma 3 with random weights (one sliding-window layer, one full) in an HFModel: what the real
+    model's 512-token window does past 512 tokens, shown on a few dozen tokens in a fraction of a second."""
     import torch
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
@@ -250,14 +260,16 @@ def tiny_gemma3(sliding_window: int):
     config = Gemma3TextConfig(
         vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
         num_key_value_heads=1, head_dim=16, sliding_window=sliding_window, max_position_embeddings=128,
-        layer_types=["sliding_attention", "full_attention"],
+        layer_types=["sliding_attention", "full_attention"], final_logit_softcapping=softcap,
     )  # fmt: skip
+    config._attn_implementation = attn
     torch.manual_seed(0)
     model = Gemma3ForCausalLM(config).eval()
-    return HFModel("tiny-gemma3", model, types.SimpleNamespace(bos_token_id=2, eos_token_id=1), {})
+    return HFModel("tiny-gemma3", model, NumberTokenizer(), {})
 
 
 def plain_forward(lm, ctx: list[int], cont: list[int]) -> float:
+    """The continuation's log-likelihood from one unbatched forward pass of the whole sequence, no mask."""
     import torch
 
     with torch.no_grad():
@@ -265,7 +277,31 @@ def plain_forward(lm, ctx: list[int], cont: list[int]) -> float:
     return float(torch.log_softmax(logits.float(), -1).gather(1, torch.tensor(cont)[:, None]).sum())
 
 
+def plain_generate(lm, prompt: list[int], max_new_tokens: int) -> list[int]:
+    """transformers' own greedy decoding of one prompt, up to the first stop token."""
+    import torch
+
+    with torch.no_grad():
+        out = lm.model.generate(torch.tensor([prompt]), do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=0)
+    out = out[0, len(prompt) :].tolist()
+    stops = [i for i, t in enumerate(out) if t in lm._stop_ids()]
+    return out[: stops[0]] if stops else out
+
+
+def random_tokens(generator, n: int) -> list[int]:
+    import torch
+
+    return torch.randint(3, 64, (n,), generator=generator).tolist()
+
+
+def approx(want: list[float]):
+    """Equal to float tolerance: 1e-4 relative on summed log-probs (or 1e-4 absolute near zero)."""
+    return pytest.approx(want, rel=1e-4, abs=1e-4)
+
+
 PAIRS = [(list(range(3, 23)), [30, 31, 32]), (list(range(3, 23)), [40, 41])]  # one shared 20-token context
+# tiny models past their window: the sdpa masks, the eager ones (float masks), and Gemma 2's final logit softcap
+PAST_WINDOW = [("sdpa", None), ("eager", 30.0)]
 
 
 @pytest.mark.integration
@@ -276,15 +312,152 @@ def test_hfmodel_scores_gemma3_as_a_plain_forward_pass_within_its_window():
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="HFModel's shared-prefix scoring (models/hf.py) passes its own 4D attention mask, which transformers uses "
-    "as is for the sliding-window layers too (and their prefix cache keeps only the last window-1 keys), so a Gemma 3 "
-    "sliding layer sees the whole context: past 512 tokens gemma3-270m's log-likelihoods are not the model's "
-    "(a 692-token ARC-style context: -18.5 against -3.3 from a plain forward pass). Remove this xfail once fixed.",
-)
-def test_hfmodel_scores_gemma3_as_a_plain_forward_pass_past_its_sliding_window():
-    lm = tiny_gemma3(sliding_window=4)
+@pytest.mark.parametrize("attn, softcap", PAST_WINDOW)
+def test_hfmodel_scores_gemma3_as_a_plain_forward_pass_past_its_sliding_window(attn, softcap):
+    """Batched rows of several contexts (a family sharing a 40-token prefix cache, and contexts of their own),
+    several continuations each, all far past the window of 4: each score is the plain forward pass's."""
+    import torch
+
+    lm = tiny_gemma3(sliding_window=4, attn=attn, softcap=softcap)
+    assert (lm.sliding_window, lm.layer_types) == (4, ("sliding_attention", "full_attention"))
+    g = torch.Generator().manual_seed(1)
+    shared = random_tokens(g, 40)
+    contexts = [shared + random_tokens(g, 3 + 5 * k) for k in range(4)] + [random_tokens(g, n) for n in (3, 12, 30)]
+    pairs = [(ctx, random_tokens(g, 1 + 3 * c)) for ctx in contexts for c in range(3)]
+    from workbench.models.prefix import plan
+
+    assert any(len(family.prefix) == 40 for family in plan(pairs))  # the shared prefix cache is in use
+    got = [lp for lp, _ in lm.score_token_pairs(pairs, batch_size=3)]
+    assert got == approx([plain_forward(lm, ctx, cont) for ctx, cont in pairs])
     got = [lp for lp, _ in lm.score_token_pairs(PAIRS)]
-    assert got == pytest.approx([plain_forward(lm, ctx, cont) for ctx, cont in PAIRS], abs=1e-4)
+    assert got == approx([plain_forward(lm, ctx, cont) for ctx, cont in PAIRS])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("attn, softcap", PAST_WINDOW)
+def test_hfmodel_rolling_loglikelihoods_of_gemma3_are_plain_forward_passes(attn, softcap):
+    import torch
+
+    from workbench.models.base import rolling_windows
+
+    lm = tiny_gemma3(sliding_window=4, attn=attn, softcap=softcap)
+    lm.max_length = 40  # several rolling windows, each ten times the sliding window
+    g = torch.Generator().manual_seed(2)
+    texts = [" ".join(map(str, random_tokens(g, n))) for n in (100, 7)]
+    got = lm.rolling_loglikelihood(texts)
+    for text, windows in zip(texts, got):
+        want = [plain_forward(lm, ctx, cont) for ctx, cont in rolling_windows(lm.encode(text), 2, 40)]
+        assert windows == approx(want)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("attn, softcap", PAST_WINDOW)
+def test_hfmodel_generates_with_gemma3_as_transformers_greedy_generate(attn, softcap):
+    """Prompts of different lengths, prefilled together (left padding) and decoded in slots that are refilled
+    as sequences finish: every text is what model.generate writes for that prompt alone."""
+    import torch
+
+    from workbench.models.base import GenerateRequest
+
+    lm = tiny_gemma3(sliding_window=4, attn=attn, softcap=softcap)
+    g = torch.Generator().manual_seed(3)
+    prompts = [random_tokens(g, n) for n in (30, 9, 22, 50, 3)]
+    requests = [GenerateRequest(" ".join(map(str, p)), max_new_tokens=12) for p in prompts]
+    got = [r.text for r in lm.generate(requests, batch_size=3)]
+    assert got == [" ".join(map(str, plain_generate(lm, p, 12))) for p in prompts]
+
+
+def test_only_models_with_sliding_layers_get_sliding_masks():
+    """SmolLM2 (Llama) and a Qwen2 with every layer full keep HFModel's one-mask path; Gemma 3 gets a mask per layer
+    type; a Mistral, whose every layer slides, one sliding mask."""
+    from transformers import Gemma3TextConfig, LlamaConfig, MistralConfig, Qwen2Config
+
+    from workbench.models.hf import sliding_layers
+
+    assert sliding_layers(LlamaConfig()) == (None, None)
+    assert sliding_layers(Qwen2Config(sliding_window=4096)) == (None, None)
+    types = ["sliding_attention"] * 5 + ["full_attention"]
+    assert sliding_layers(Gemma3TextConfig(sliding_window=512, layer_types=types, num_hidden_layers=6)) == (
+        512,
+        ("sliding_attention", "full_attention"),
+    )
+    assert sliding_layers(MistralConfig(sliding_window=4096)) == (4096, None)
+    assert sliding_layers(MistralConfig(sliding_window=None)) == (None, None)
+
+
+# A 6-shot MMLU-style block of about 500 tokens: gemma3-270m's sliding layers must leave its first tokens out.
+SHOTS = [
+    ("Which of the following best explains why the Moon shows phases as seen from the Earth?",
+     ["The Earth's shadow falls on different parts of the Moon during the month",
+      "The half of the Moon lit by the Sun is seen from changing angles as the Moon orbits the Earth",
+      "The Moon produces less of its own light in some weeks than in others",
+      "Clouds in the Earth's atmosphere cover part of the Moon"], "B"),
+    ("A farmer notices that the soil in one field has become hard and poor after many years of growing the same "
+     "crop. Which practice would most likely restore the soil?",
+     ["Planting the same crop more densely", "Rotating crops and planting legumes that add nitrogen",
+      "Removing all plant material after each harvest", "Watering the field less often"], "B"),
+    ("A student mixes baking soda with vinegar in a sealed plastic bag and the bag swells. What is the best "
+     "explanation of what the student observed?",
+     ["A gas was produced by a chemical reaction", "The vinegar evaporated because of the heat of the room",
+      "The baking soda dissolved without reacting", "Air leaked into the bag through the plastic"], "A"),
+    ("Which of the following is a function of the red blood cells in the human body, carried out with the help "
+     "of the protein hemoglobin?",
+     ["Fighting infections caused by bacteria", "Carrying oxygen from the lungs to the tissues",
+      "Forming clots to stop bleeding", "Producing hormones that control growth"], "B"),
+    ("A town council wants to reduce the number of cars in its centre during the working week without building "
+     "new roads. Which of the following measures is most likely to achieve this aim?",
+     ["Lowering the price of parking in the centre", "Improving bus services and adding protected cycle lanes",
+      "Widening the main streets that lead into the centre", "Moving the weekly market to the edge of town"], "B"),
+    ("A ball is thrown straight up into the air. Ignoring air resistance, which statement describes the ball at "
+     "the very top of its path?",
+     ["Its speed and its acceleration are both zero", "Its speed is zero but it still accelerates downwards",
+      "Its speed is at its largest and its acceleration is zero", "It accelerates upwards until it stops"], "B"),
+]  # fmt: skip
+QUESTIONS = [
+    ("What is the capital city of France, known for the Eiffel Tower and the Louvre museum?",
+     ["Lyon", "Marseille", "Paris", "Nice"]),
+    ("Which planet of the solar system is the largest?", ["Mercury", "Jupiter", "Mars", "Venus"]),
+]  # fmt: skip
+
+
+def mmlu_prompt(question: str, options: list[str]) -> str:
+    lines = [question] + [f"{label}. {text}" for label, text in zip("ABCD", options)]
+    return "\n".join(lines) + "\nAnswer:"
+
+
+FEW_SHOT = "The following are multiple choice questions (with answers) about general knowledge.\n\n" + "".join(
+    f"{mmlu_prompt(q, options)} {answer}\n\n" for q, options, answer in SHOTS
+)
+
+
+@pytest.mark.integration
+@needs_gemma
+def test_gemma_past_512_tokens_scores_and_generates_as_transformers_alone(gemma):
+    """Two questions after one 6-shot block, the second after the first and its answer: their contexts share a
+    prefix cache longer than the window. Each option's log-likelihood is a plain forward pass's, and greedy
+    generation (a long and a short prompt decoded together) writes what model.generate writes."""
+    import torch
+
+    from workbench.models.base import GenerateRequest
+
+    first = FEW_SHOT + mmlu_prompt(*QUESTIONS[0])
+    contexts = [first, first + " C\n\n" + mmlu_prompt(*QUESTIONS[1])]
+    requests = [LoglikelihoodRequest(ctx, f" {label}") for ctx in contexts for label in "ABCD"]
+    got = [r.logprob for r in gemma.loglikelihood(requests)]
+    pairs = [gemma.encode_pair(r.context, r.continuation) for r in requests]
+    short, long = pairs[0][0], pairs[-1][0]
+    assert 512 == gemma.sliding_window < len(short) < len(long) and long[: len(short)] == short
+    assert all(len(cont) == 1 for _, cont in pairs)
+    # one plain pass over the longer context: its logits after the shorter one are that context's own (causal)
+    with torch.no_grad():
+        logits = gemma.model(input_ids=torch.tensor([long]), logits_to_keep=len(long) - len(short) + 1).logits[0]
+    logprobs = torch.log_softmax(logits[[0, -1]].float(), -1)
+    want = [float(logprobs[i // 4, cont[0]]) for i, (_, cont) in enumerate(pairs)]
+    assert got == approx(want)
+
+    prompts = [first, "The capital of Japan is"]
+    generated = [r.text for r in gemma.generate([GenerateRequest(p, max_new_tokens=8) for p in prompts])]
+    expected = [
+        gemma.tokenizer.decode(plain_generate(gemma, gemma.encode(p), 8), skip_special_tokens=True) for p in prompts
+    ]
+    assert generated == expected

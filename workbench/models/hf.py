@@ -76,6 +76,25 @@ def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation
     return ctx, whole[len(ctx) :]
 
 
+def sliding_layers(config: Any) -> tuple[int | None, tuple[str, ...] | None]:
+    """(window, layer types) of a model whose attention layers see only the last ``window`` tokens (Gemma 2 and
+    3, Mistral, ...), or (None, None) for a model whose layers all see the whole sequence (Llama, SmolLM2).
+
+    Layer types are None when every layer slides (a Mistral config without ``layer_types``); otherwise the
+    mask goes to the model as one mask per layer type, the sliding one for "sliding_attention" layers.
+    """
+    cfg = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+    window = getattr(cfg, "sliding_window", None)
+    if window is None or not getattr(cfg, "use_sliding_window", True):
+        return None, None
+    layer_types = getattr(cfg, "layer_types", None)
+    if layer_types is None:
+        return int(window), None
+    if "sliding_attention" not in layer_types:
+        return None, None
+    return int(window), tuple(dict.fromkeys(layer_types))
+
+
 def _keys_values(layer: object) -> tuple[torch.Tensor, torch.Tensor]:
     """The keys and values a cache layer holds after a forward pass (every layer of an attention model has them)."""
     from transformers.cache_utils import CacheLayerMixin
@@ -115,6 +134,11 @@ class HFModel:
         # transformers 5.x renamed forward(past_key_values=...) to forward(cache=...)
         params = inspect.signature(model.forward).parameters
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
+        # Layers with a sliding window (Gemma 3: 512 tokens) need their own mask wherever HFModel builds masks,
+        # and whole prefix caches (see _masks, _prefix_cache); None for models without such layers.
+        self.sliding_window, self.layer_types = sliding_layers(model.config)
+        cfg = model.config.get_text_config(decoder=True) if hasattr(model.config, "get_text_config") else model.config
+        self.logit_softcap = getattr(cfg, "final_logit_softcapping", None)  # Gemma 2: applied after the LM head
 
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
@@ -196,7 +220,15 @@ class HFModel:
     def _prefix_cache(self, prefix: tuple[int, ...]):
         import torch
 
-        out = self.model.base_model(input_ids=torch.tensor([prefix], dtype=torch.long), use_cache=True)
+        cache = {}
+        if self.sliding_window is not None:
+            from transformers import DynamicCache
+
+            # Without a config every layer keeps all its keys: the model's own cache keeps only the last
+            # window - 1 in a sliding layer, which the rows after the prefix still need (a row's first token
+            # sees the prefix's last window - 1 tokens; _masks hides the older ones from each query).
+            cache = {self.cache_arg: DynamicCache()}
+        out = self.model.base_model(input_ids=torch.tensor([prefix], dtype=torch.long), use_cache=True, **cache)
         return [(layer.keys, layer.values) for layer in getattr(out, self.cache_arg).layers]
 
     def _forward_rows(self, batch, past, prefix_len: int):
@@ -220,7 +252,11 @@ class HFModel:
         mask = causal[None] & ((seg_k == 0) | (seg_k == seg_q))
         if prefix_len:
             mask = torch.cat([torch.ones((len(batch), width, prefix_len), dtype=torch.bool), mask], dim=-1)
-        mask = self._mask(mask[:, None])
+        if self.sliding_window is None:
+            mask = self._mask(mask[:, None])
+        else:
+            keys = torch.cat([torch.arange(prefix_len).expand(len(batch), -1), positions], dim=-1)
+            mask = self._masks(mask[:, None], positions, keys)
         cache = None
         if past is not None:
             cache = DynamicCache(
@@ -251,6 +287,8 @@ class HFModel:
         for start in range(0, len(target), self.reads_per_chunk):
             end = start + self.reads_per_chunk
             logits = self.model.get_output_embeddings()(states[start:end])
+            if self.logit_softcap is not None:  # as the model's own forward does after its LM head
+                logits = torch.tanh(logits / self.logit_softcap) * self.logit_softcap
             logprobs = torch.log_softmax(logits.float(), dim=-1)
             lp_chunks.append(logprobs.gather(1, target[start:end, None])[:, 0])
             greedy_chunks.append(logprobs.argmax(dim=-1) == target[start:end])
@@ -413,10 +451,14 @@ class HFModel:
                 store.keep(running)
                 owner = [owner[s] for s in running]
             positions, mask = store.step_inputs()
+            if self.sliding_window is None:
+                mask = self._mask(mask)
+            else:  # slots are left-aligned: a key's column is its position
+                mask = self._masks(mask, positions, torch.arange(mask.shape[-1]).expand(len(positions), -1))
             ids = torch.tensor([[new[i][-1]] for i in owner if i is not None])  # all running here
             step_logits = self.model(
                 input_ids=ids,
-                attention_mask=self._mask(mask),
+                attention_mask=mask,
                 position_ids=positions,
                 **{self.cache_arg: cache},
                 use_cache=True,
@@ -447,7 +489,10 @@ class HFModel:
                 q = torch.arange(width)
                 mask = (q[None, :] <= q[:, None])[None] & real[:, None, :]
                 mask |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself, never to nothing
-                mask = self._mask(mask[:, None])
+                if self.sliding_window is None:
+                    mask = self._mask(mask[:, None])
+                else:
+                    mask = self._masks(mask[:, None], positions, positions)
             cache = DynamicCache()
             logits = self.model(
                 input_ids=ids,
@@ -469,6 +514,20 @@ class HFModel:
             return int(logits.argmax())
         probs = torch.softmax(logits.float() / request.temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=generator))
+
+    def _masks(self, mask, queries, keys):
+        """``mask`` (batch, 1, queries, keys) for a model with sliding-window layers: the mask per layer type
+        that the model takes instead of building its own, in which a sliding layer's query also leaves out
+        the keys ``sliding_window`` or more positions before its own (``queries``: (batch, queries) and
+        ``keys``: (batch, keys) position ids), as transformers' sliding-window causal mask does. transformers
+        applies a custom 4D mask to every layer as it is, so without this a sliding layer saw the whole
+        context (gemma3-270m past 512 tokens)."""
+        near = (queries[:, None, :, None] - keys[:, None, None, :]) < self.sliding_window
+        sliding = self._mask(mask & near)
+        if self.layer_types is None:  # every layer slides
+            return sliding
+        full = self._mask(mask)
+        return {kind: sliding if kind == "sliding_attention" else full for kind in self.layer_types}
 
     def _mask(self, mask):
         """A boolean attention mask in the form the model's attention implementation takes."""
