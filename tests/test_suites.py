@@ -254,3 +254,27 @@ def test_horangi_scores_the_korean_tasks_by_the_generated_answer_zero_shot(tmp_p
         assert "exact_match" in run.metrics and "extraction_failed" in run.metrics
     scores = [r.metrics["exact_match"] for r in result.runs.values()]
     assert result.headline()["value"] == pytest.approx(sum(scores) / 5)
+
+
+@pytest.mark.integration
+@needs_mirror
+@needs_model
+def test_horangi_with_a_judge_blends_the_two_halves_as_horangi_does(tmp_path):
+    from .test_judge import ScriptedJudge
+
+    judge = ScriptedJudge(lambda text: "Rating: [[7]]")
+    result = workbench.evaluate("horangi", limit=1, max_new_tokens=8, judge=judge, store=tmp_path / "h.sqlite")
+    assert result.judged is not None and result.judged.metrics["score"] == 7
+    members = suites.combined(list(result.scores().values()))["value"]
+    assert result.headline()["value"] == pytest.approx((members + 0.7) / 2)
+    table = result.table()
+    assert list(table["metric"])[-2:] == ["judge score / 10", "headline"]
+    with pytest.raises(WorkbenchError, match="judge= applies to horangi"):
+        workbench.evaluate("arc", limit=1, judge=judge)
+
+
+def test_judge_applies_to_a_judged_suite_only():
+    with pytest.raises(WorkbenchError, match="judge= applies to a suite"):
+        workbench.evaluate("arc_easy", judge="openai:x")
+    with pytest.raises(WorkbenchError, match="leave them out for a leaderboard"):
+        workbench.evaluate("horangi", model="a,b", judge="openai:x")

@@ -31,6 +31,7 @@ def evaluate(
     chat: bool = False,
     max_new_tokens: int | None = None,
     separate: bool = False,
+    judge: Any = None,
 ) -> Any:
     """Evaluate ``model`` on ``task`` and save the run and every scored item in the project store.
 
@@ -43,7 +44,7 @@ def evaluate(
     generated answers of generation tasks (default: the task's own limit).
     Repeating a call that was interrupted resumes it: items already scored are not scored again. While another
     live process runs the same call, the call is refused naming that process; ``separate=True`` starts a run
-    of its own instead.
+    of its own instead. ``judge`` (a judge model, for 'horangi') adds the suite's LLM-judged half.
     """
     from . import suites
     from .tasks import suites as defined
@@ -55,8 +56,8 @@ def evaluate(
     if len(names) > 1:
         from .leaderboards import leaderboard
 
-        if data is not None:
-            raise WorkbenchError("data= applies to one model's run; leave it out for a leaderboard of models.")
+        if data is not None or judge is not None:
+            raise WorkbenchError("data= and judge= apply to one model's runs; leave them out for a leaderboard.")
         return leaderboard(task, models=names, **values)
     found = defined.find(task) if isinstance(task, str) else None
     if found is not None:
@@ -65,7 +66,12 @@ def evaluate(
                 f"{task} runs several tasks, each with its own rows: data= applies to one task. Leave it out, or "
                 "evaluate the member it is for."
             )
-        return suites.run_suite(found, names[0], **values)
+        return suites.run_suite(found, names[0], judge=judge, **values)
+    if judge is not None:
+        raise WorkbenchError(
+            "judge= applies to a suite with a judged half (horangi); to judge a run's answers use "
+            "workbench.judge(run, judge=...)."
+        )
     return evaluate_task(task, names[0], data=data, **values)
 
 

@@ -129,6 +129,7 @@ class SuiteResult:
     suite: Suite
     model: str
     runs: dict[str, EvalResult] = field(default_factory=dict)
+    judged: Any = None  # the JudgeResult of the suite's judged task (Horangi's MT-Bench half), when a judge was given
 
     def table(self) -> pd.DataFrame:
         """One row per member task and metric (value, stderr, 95% interval, items, run), the metric that counts
@@ -144,6 +145,15 @@ class SuiteResult:
             part = metrics_table(Store(result.store_path).run(result.run_id))
             part.insert(2, "headline", part["metric"] == headline_metric(member))
             parts.append(part)
+        if self.judged is not None:
+            from .metrics import normal_ci
+
+            value, stderr = self.judged_score()
+            low, high = normal_ci(value, stderr)
+            parts.append(pd.DataFrame([{"task": self.suite.judged, "metric": "judge score / 10", "headline": True,
+                                        "value": value, "stderr": stderr, "ci95_low": low, "ci95_high": high,
+                                        "n": self.judged.metrics.get("n"), "model": self.model,
+                                        "run_id": self.judged.run_id}]))  # fmt: skip
         table = pd.concat(parts, ignore_index=True)
         head = self.headline()
         row = {"task": self.suite.name, "metric": "headline", "headline": True, "value": head["value"],
@@ -161,8 +171,18 @@ class SuiteResult:
         """Each member's headline metric: task -> (value, stderr)."""
         return {m.task: member_score(self.runs[m.task].metrics, headline_metric(m)) for m in self.suite.members}
 
+    def judged_score(self) -> tuple[float, float]:
+        """The judged task's mean judge score brought to 0-1 (score / 10) and its standard error."""
+        metrics = self.judged.metrics
+        return float(metrics["score"]) / 10, float(metrics.get("score_stderr") or math.nan) / 10
+
     def headline(self) -> dict[str, float]:
-        return combined(list(self.scores().values()))
+        """The plain mean of the members' scores; with a judged half (Horangi), the mean of that and the judge's
+        score / 10, as Horangi blends its two halves."""
+        members = combined(list(self.scores().values()))
+        if self.judged is None:
+            return members
+        return combined([(members["value"], members["stderr"]), self.judged_score()])
 
     def figure(self):
         """Each member's headline metric with its 95% interval, and the headline."""
@@ -239,10 +259,12 @@ def run_suite(
     store: str | Path | None = None,
     command: str | None = None,
     loader: Callable[[], Any] | None = None,
+    judge: Any = None,
     **options: Any,
 ) -> SuiteResult:
     """Every member of ``suite`` for ``model`` (``limit`` per member), the model loaded once, complete runs of the
-    same calls reused."""
+    same calls reused. A suite with a judged task (Horangi's Korean MT-Bench) runs it too when ``judge`` names a
+    judge model, and grades its answers (``workbench.judge``); without one the headline is the members' mean."""
     from . import models
     from .errors import check_count
     from .evaluation import evaluate_task
@@ -250,6 +272,8 @@ def run_suite(
     check_count("--limit", limit, 1)
     check_count("--shots", shots, 0)
     settings = member_settings(suite, shots, mode)
+    if judge is not None and suite.judged is None:
+        raise WorkbenchError(f"{suite.name} has no judged task; judge= applies to horangi. Leave it out.")
     models.resolve(model)
     load = loader or ModelOnce(model)
     result = SuiteResult(suite, model)
@@ -267,6 +291,17 @@ def run_suite(
                 raise
             print(f"  {member.task} failed: {error}")
             failed[member.task] = error
+    if judge is not None and suite.judged is not None and not failed:
+        from .judge.core import judge as grade
+
+        print(f"{suite.name}: {suite.judged} | {model}, answers graded by the judge")
+        answered = evaluate_task(
+            suite.judged, model, limit=limit, store=store, reuse=True, loader=load,
+            **{k: v for k, v in options.items() if k in ("batch_size", "max_new_tokens", "separate")},
+        )  # fmt: skip
+        result.judged = grade(answered, judge=judge, store=store, limit=limit)
+    elif suite.judged is not None and judge is None:
+        print(f"{suite.name}: the headline is the members' half; judge='openai:MODEL@URL' adds {suite.judged}.")
     if failed:
         done = ", ".join(f"{t} ({r.run_id})" for t, r in result.runs.items()) or "none"
         reasons = " ".join(f"{t}: {e}" for t, e in failed.items())

@@ -38,14 +38,15 @@ class Suite:
     about: str
     fixed: bool = False
     headline: str = "mean of the members' scores"
+    judged: str | None = None  # a task the model answers and an LLM judge grades 1-10: the headline's other half
 
     @property
     def kind(self) -> str:
         return "suite" if self.fixed else "group"
 
 
-def _suite(name: str, members: Iterable[tuple[Any, ...]], about: str, fixed: bool = False) -> Suite:
-    return Suite(name, tuple(Member(*m) for m in members), about, fixed)
+def _suite(name: str, members: Iterable[tuple[Any, ...]], about: str, fixed: bool = False, **more: Any) -> Suite:
+    return Suite(name, tuple(Member(*m) for m in members), about, fixed, **more)
 
 
 SUITES: dict[str, Suite] = {
@@ -83,8 +84,10 @@ SUITES: dict[str, Suite] = {
             "horangi",
             [(f"kobest_{t}", 0, "exact_match", "generate") for t in ("boolq", "copa", "hellaswag", "sentineg", "wic")],
             "Horangi's way on the Korean tasks here: zero-shot, scored by the answer the model writes (the "
-            "llm-kr-eval half; docs/benchmarks.md says how Horangi adds Korean MT-Bench).",
+            "llm-kr-eval half); with judge=, Korean MT-Bench graded by that judge is the other half.",
             fixed=True,
+            headline="(mean of the members' scores + Korean MT-Bench judge score / 10) / 2 with judge=, else the mean",
+            judged="ko_mt_bench",
         ),
     )
 }
