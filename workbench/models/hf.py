@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import WorkbenchError
+from .attention import attention_mask, keys_values, sliding_layers
 from .base import (
     LOCAL,
     GenerateRequest,
@@ -23,7 +24,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 TOKENIZER_INFINITY = 1000000000000000019884624838656  # transformers' "no limit" model_max_length
 T = TypeVar("T")
@@ -74,34 +75,6 @@ def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation
     whole = encode(tokenizer, context + continuation)
     ctx = encode(tokenizer, context)
     return ctx, whole[len(ctx) :]
-
-
-def sliding_layers(config: Any) -> tuple[int | None, tuple[str, ...] | None]:
-    """(window, layer types) of a model whose attention layers see only the last ``window`` tokens (Gemma 2 and
-    3, Mistral, ...), or (None, None) for a model whose layers all see the whole sequence (Llama, SmolLM2).
-
-    Layer types are None when every layer slides (a Mistral config without ``layer_types``); otherwise the
-    mask goes to the model as one mask per layer type, the sliding one for "sliding_attention" layers.
-    """
-    cfg = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
-    window = getattr(cfg, "sliding_window", None)
-    if window is None or not getattr(cfg, "use_sliding_window", True):
-        return None, None
-    layer_types = getattr(cfg, "layer_types", None)
-    if layer_types is None:
-        return int(window), None
-    if "sliding_attention" not in layer_types:
-        return None, None
-    return int(window), tuple(dict.fromkeys(layer_types))
-
-
-def _keys_values(layer: object) -> tuple[torch.Tensor, torch.Tensor]:
-    """The keys and values a cache layer holds after a forward pass (every layer of an attention model has them)."""
-    from transformers.cache_utils import CacheLayerMixin
-
-    if isinstance(layer, CacheLayerMixin) and layer.keys is not None and layer.values is not None:
-        return layer.keys, layer.values
-    raise WorkbenchError(f"Generation needs keys and values in every cache layer, not a {type(layer).__name__}.")
 
 
 def whole_characters(tokenizer: Any, ids: Sequence[int], text: str) -> str:
@@ -252,11 +225,8 @@ class HFModel:
         mask = causal[None] & ((seg_k == 0) | (seg_k == seg_q))
         if prefix_len:
             mask = torch.cat([torch.ones((len(batch), width, prefix_len), dtype=torch.bool), mask], dim=-1)
-        if self.sliding_window is None:
-            mask = self._mask(mask[:, None])
-        else:
-            keys = torch.cat([torch.arange(prefix_len).expand(len(batch), -1), positions], dim=-1)
-            mask = self._masks(mask[:, None], positions, keys)
+        keys = torch.cat([torch.arange(prefix_len).expand(len(batch), -1), positions], dim=-1)
+        mask = self._attention_mask(mask[:, None], positions, keys)
         cache = None
         if past is not None:
             cache = DynamicCache(
@@ -451,10 +421,8 @@ class HFModel:
                 store.keep(running)
                 owner = [owner[s] for s in running]
             positions, mask = store.step_inputs()
-            if self.sliding_window is None:
-                mask = self._mask(mask)
-            else:  # slots are left-aligned: a key's column is its position
-                mask = self._masks(mask, positions, torch.arange(mask.shape[-1]).expand(len(positions), -1))
+            # slots are left-aligned: a key's column is its position
+            mask = self._attention_mask(mask, positions, torch.arange(mask.shape[-1]).expand(len(positions), -1))
             ids = torch.tensor([[new[i][-1]] for i in owner if i is not None])  # all running here
             step_logits = self.model(
                 input_ids=ids,
@@ -489,10 +457,7 @@ class HFModel:
                 q = torch.arange(width)
                 mask = (q[None, :] <= q[:, None])[None] & real[:, None, :]
                 mask |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself, never to nothing
-                if self.sliding_window is None:
-                    mask = self._mask(mask[:, None])
-                else:
-                    mask = self._masks(mask[:, None], positions, positions)
+                mask = self._attention_mask(mask[:, None], positions, positions)
             cache = DynamicCache()
             logits = self.model(
                 input_ids=ids,
@@ -502,7 +467,7 @@ class HFModel:
                 use_cache=True,
                 logits_to_keep=1,
             ).logits[:, -1]
-            kv = [_keys_values(layer) for layer in cache.layers]
+            kv = [keys_values(layer) for layer in cache.layers]
             for b, p in enumerate(chunk):
                 yield [(keys[b, :, width - len(p) :], values[b, :, width - len(p) :]) for keys, values in kv], logits[b]
             start += n
@@ -515,24 +480,8 @@ class HFModel:
         probs = torch.softmax(logits.float() / request.temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=generator))
 
-    def _masks(self, mask, queries, keys):
-        """``mask`` (batch, 1, queries, keys) for a model with sliding-window layers: the mask per layer type
-        that the model takes instead of building its own, in which a sliding layer's query also leaves out
-        the keys ``sliding_window`` or more positions before its own (``queries``: (batch, queries) and
-        ``keys``: (batch, keys) position ids), as transformers' sliding-window causal mask does. transformers
-        applies a custom 4D mask to every layer as it is, so without this a sliding layer saw the whole
-        context (gemma3-270m past 512 tokens)."""
-        near = (queries[:, None, :, None] - keys[:, None, None, :]) < self.sliding_window
-        sliding = self._mask(mask & near)
-        if self.layer_types is None:  # every layer slides
-            return sliding
-        full = self._mask(mask)
-        return {kind: sliding if kind == "sliding_attention" else full for kind in self.layer_types}
-
-    def _mask(self, mask):
-        """A boolean attention mask in the form the model's attention implementation takes."""
-        import torch
-
-        if self.model.config._attn_implementation == "sdpa":
-            return mask
-        return torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+    def _attention_mask(self, mask, queries, keys):
+        """``mask`` (batch, 1, queries, keys) as the model takes it; per layer type where layers slide (attention.py;
+        ``queries`` and ``keys`` are position ids, used only then)."""
+        implementation = self.model.config._attn_implementation
+        return attention_mask(mask, implementation, self.sliding_window, self.layer_types, queries, keys)
