@@ -329,3 +329,21 @@ def test_real_arc_easy_and_arc_challenge_runs_are_not_compared():
     assert "arc_easy" in str(info.value) and "arc_challenge" in str(info.value)
     with pytest.raises(WorkbenchError, match="no items in common"):
         workbench.arena(easy, hard, annotator="ana")
+
+
+@needs_mirror
+@pytest.mark.parametrize("category", ["stem", "humanities", "social_sciences", "other"])
+def test_an_mmlu_category_scores_its_own_subjects_only(category):
+    """A category's rows come from the whole benchmark (the hub's 'all' config, every mirror file): it scored
+    all 57 subjects, 14,042 items, under the name mmlu:stem (3,153)."""
+    from workbench.data import load_rows
+    from workbench.data.mmlu import SUBJECTS
+    from workbench.tasks import get_task
+
+    task = get_task(f"mmlu:{category}")
+    rows = load_rows(task.data, task.eval_split).rows
+    docs = task.select_docs(rows, None)
+    assert {d["subject"] for d in docs} == {s for s, (c, _) in SUBJECTS.items() if c == category}
+    assert len(docs) == task.size
+    limited = task.select_docs(rows, 2)
+    assert len(limited) == 2 * len(task.subjects)

@@ -63,9 +63,11 @@ class MMLU(MultipleChoiceTask):
         return super().fewshot_examples(rnd, same, shots, doc)
 
     def select_docs(self, docs: Sequence[Row], limit: int | None) -> list[Row]:
-        """The first ``limit`` items of each subject."""
+        """The items of this task's subjects (a category's rows come from the hub's or mirror's whole benchmark),
+        the first ``limit`` of each subject."""
+        docs = [d for d in docs if d["subject"] in self.subjects]
         if not limit:
-            return list(docs)
+            return docs
         taken: dict[str, int] = {}
         out = []
         for doc in docs:
