@@ -308,3 +308,35 @@ def test_haerae_and_kmmlu_evaluate_with_the_default_model(tmp_path):
     k = workbench.evaluate("kmmlu:korean_history", data=write_jsonl(tmp_path / "k.jsonl", HISTORY_TEST), limit=4)
     assert k.metrics["n"] == 3 and math.isfinite(k.metrics["acc"])
     assert len(k.samples) == 3 and set(k.samples["subject"]) == {"korean_history"}
+
+
+# ---- the groups from the hub: one config per subject or subset, read in turn ---------------------------------
+def test_a_group_reads_each_of_its_hub_configs_and_names_the_rows_by_them(monkeypatch):
+    """The hub holds KMMLU and HAE-RAE as one config per subject / subset; a group reads each config in turn,
+    each row named by its config (the hub's rows carry no subject). Here the hub is a dict of rows per config."""
+    import datasets
+
+    from workbench.data import haerae as haerae_data
+    from workbench.data import kmmlu as kmmlu_data
+
+    hub = {
+        ("HAERAE-HUB/KMMLU", "Korean-History", "test"): HISTORY_TEST,
+        ("HAERAE-HUB/KMMLU", "Math", "test"): MATH_TEST,
+        ("HAERAE-HUB/HAE_RAE_BENCH", "loan_words", "test"): LOAN_WORDS,
+        ("HAERAE-HUB/HAE_RAE_BENCH", "history", "test"): HISTORY_Q,
+    }
+    asked = []
+
+    def served(path, name, split):
+        asked.append(name)
+        return hub[(path, name, split)]
+
+    monkeypatch.setattr(datasets, "load_dataset", served)
+    monkeypatch.delenv("WORKBENCH_DATA_DIR", raising=False)
+    rows = load_rows(kmmlu_data.spec(["korean_history", "math"]), "test")
+    assert asked == ["Korean-History", "Math"] and rows.source == "hub:HAERAE-HUB/KMMLU/2 configs:test"
+    assert [r["subject"] for r in rows.rows] == ["korean_history"] * 3 + ["math"] * 2
+    assert rows.rows[3]["D"] == "5"
+    subsets = load_rows(haerae_data.spec(["loan_words", "history"]), "test").rows
+    assert [r["subset"] for r in subsets] == ["loan_words"] * 4 + ["history"] * 2
+    assert subsets[4]["query"] == HISTORY_Q[0]["query"]

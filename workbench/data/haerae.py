@@ -114,4 +114,4 @@ def spec(subsets: Sequence[str]) -> DataSpec:
         return to_row(row, one)
 
     columns = ("query", "answer") + (() if one else ("subset",))
-    return DataSpec(HUB_PATH, one, mirror, normalize, columns)
+    return DataSpec(HUB_PATH, one, mirror, normalize, columns, () if one else tuple(chosen), "subset")

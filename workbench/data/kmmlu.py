@@ -229,5 +229,5 @@ def spec(subjects: Sequence[str]) -> DataSpec:
         return to_row(row, one)
 
     columns = ("question", "A", "B", "C", "D", "answer") + (() if one else ("subject",))
-    # several subjects are several hub configs; the hub loader reads one config per task (see docs/benchmarks.md)
-    return DataSpec(HUB_PATH, SUBJECTS[one][0] if one else None, mirror, normalize, columns)
+    configs = () if one else tuple(SUBJECTS[s][0] for s in chosen)  # several subjects: each its hub config
+    return DataSpec(HUB_PATH, SUBJECTS[one][0] if one else None, mirror, normalize, columns, configs, "subject")

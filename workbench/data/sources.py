@@ -50,6 +50,8 @@ class DataSpec:
     mirror: Callable[[Path, str], list[Row]]  # (mirror root, split) -> hub-schema rows
     normalize: Callable[[Row], Row]  # a row in any accepted form -> hub schema (raises KeyError on a gap)
     columns: tuple[str, ...]  # what a user's file must provide, for error messages
+    hub_configs: tuple[str, ...] = ()  # several hub configs read as one dataset (KMMLU's subjects, ...), each
+    config_field: str = ""  # row given its config's name in this field before ``normalize``
 
 
 @dataclass(frozen=True)
@@ -127,27 +129,33 @@ def mirror_rows(path: Path, rows: Sequence[tuple[str, Row]], normalize: Callable
 
 
 def from_hub(spec: DataSpec, split: str) -> Rows:
-    try:
-        import datasets
-
-        ds = datasets.load_dataset(spec.hub_path, spec.hub_name, split=split)
-    except Exception as exc:  # the hub raises many types (ConnectionError, LocalEntryNotFoundError, ...)
-        raise WorkbenchError(
-            f"Could not load {spec.hub_path}{'/' + spec.hub_name if spec.hub_name else ''} ({split}) from the "
-            f"Hugging Face hub ({type(exc).__name__}). Offline? Point ${DATA_ENV} at a local mirror of the "
-            f"original files (for example `export {DATA_ENV}=/path/to/shared/data`), or pass your own file "
-            "with data=... (--data in the magic and CLI)."
-        ) from None
+    """The split's rows from the hub: the spec's config, or each of its ``hub_configs`` in turn (each row named
+    by its config in ``config_field``)."""
     rows = []
-    for i, row in enumerate(ds, start=1):
+    for config in spec.hub_configs or (spec.hub_name,):
         try:
-            rows.append(spec.normalize(dict(row)))
-        except NORMALIZE_ERRORS as exc:
+            import datasets
+
+            ds = datasets.load_dataset(spec.hub_path, config, split=split)
+        except Exception as exc:  # the hub raises many types (ConnectionError, LocalEntryNotFoundError, ...)
             raise WorkbenchError(
-                f"{spec.hub_path} ({split}) on the Hugging Face hub, row {i}{located(exc, spec.columns, row)} "
-                f"Pass a corrected copy with data=... (--data), or point ${DATA_ENV} at a mirror."
+                f"Could not load {spec.hub_path}{'/' + config if config else ''} ({split}) from the "
+                f"Hugging Face hub ({type(exc).__name__}). Offline? Point ${DATA_ENV} at a local mirror of the "
+                f"original files (for example `export {DATA_ENV}=/path/to/shared/data`), or pass your own file "
+                "with data=... (--data in the magic and CLI)."
             ) from None
-    return Rows(rows, f"hub:{spec.hub_path}/{spec.hub_name or ''}:{split}")
+        for i, row in enumerate(ds, start=1):
+            raw = {**dict(row), spec.config_field: config} if spec.hub_configs else dict(row)
+            try:
+                rows.append(spec.normalize(raw))
+            except NORMALIZE_ERRORS as exc:
+                raise WorkbenchError(
+                    f"{spec.hub_path}{'/' + config if config else ''} ({split}) on the Hugging Face hub, row {i}"
+                    f"{located(exc, spec.columns, row)} Pass a corrected copy with data=... (--data), or point "
+                    f"${DATA_ENV} at a mirror."
+                ) from None
+    configs = f"{len(spec.hub_configs)} configs" if spec.hub_configs else spec.hub_name or ""
+    return Rows(rows, f"hub:{spec.hub_path}/{configs}:{split}")
 
 
 def load_rows(spec: DataSpec, split: str, file: str | Path | None = None) -> Rows:

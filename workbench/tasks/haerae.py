@@ -117,8 +117,8 @@ TASKS = [
         "haerae",
         list(haerae_data.SUBSETS),
         "HAE-RAE Bench: Korean vocabulary, history and general knowledge, five options each; the size-weighted "
-        "mean over its five subsets. Reads a mirror or a data= file with a subset column (from the hub: the "
-        "haerae_* tasks).",
+        "mean over its five subsets. From the hub, each subset's config in turn; a data= file for it needs a "
+        "subset column.",
     ),
     *(make(task, [subset], SUMMARIES[subset]) for subset, task in haerae_data.SUBSETS.items()),
 ]

@@ -188,8 +188,8 @@ def _title(subject: str) -> str:
 
 
 ALL = sorted(kmmlu_data.SUBJECTS)
-# the hub keeps each subject in a config of its own, and the hub loader reads one config per task
-GROUP_DATA = "Reads a mirror or a data= file with a subject column (from the hub: kmmlu:<subject>)."
+# the hub keeps each subject in a config of its own; a group reads each in turn (DataSpec.hub_configs)
+GROUP_DATA = "From the hub, each subject's config in turn; a data= file for it needs a subject column."
 CATEGORY_TASKS = {
     c: make(
         f"kmmlu:{c}",
