@@ -117,10 +117,12 @@ def test_workbench_tasks_fits_100_columns_without_loading_data(capsys, monkeypat
     out = capsys.readouterr().out
     assert width(out) <= 100, out
     assert "/some/mirror" in out.splitlines()[0]
-    listed = {line.split()[0]: line.split()[1] for line in out.splitlines()[2:] if line[:1].isalpha()}
+    table = out.split("\n\n")[1].splitlines()  # heading, table, notes, suites: blocks apart by blank lines
+    listed = {line.split()[0]: line.split()[1] for line in table[1:]}
     assert listed["arc_easy"] == "2376" and listed["arc_challenge"] == "1172" and listed["flores:en-ko"] == "1012"
     assert listed["wikitext"] == "62" and listed["mmlu:<subject>"] == "100-1534" and "mmlu:anatomy" not in listed
-    assert "<NA>" not in out and "anatomy" in out  # subjects are named below the table
+    assert listed["kmmlu:<subject>"] == "100-1000" and "kmmlu:korean_history" not in listed
+    assert "<NA>" not in out and "anatomy" in out and "korean_history" in out  # subjects are named below the table
     frame = workbench.list_tasks()
     assert frame["size"].notna().all() and (frame["mirror"] != "").all()
     monkeypatch.delenv("WORKBENCH_DATA_DIR")

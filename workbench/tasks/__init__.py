@@ -26,7 +26,10 @@ def get_task(name: str) -> Task:
     if name not in REGISTRY:
         if name.startswith("mmlu:"):
             raise mmlu.unknown(name)
-        listed = sorted(n for n in REGISTRY if not n.startswith("mmlu:")) + ["mmlu:<subject>"]
+        if name.startswith("kmmlu:"):
+            raise kmmlu.unknown(name)
+        listed = sorted(n for n in REGISTRY if not n.startswith(("mmlu:", "kmmlu:")))
+        listed += ["mmlu:<subject>", "kmmlu:<subject>"]
         raise WorkbenchError(
             f"Unknown task {name!r}.{suggest(name, [*REGISTRY, *suite_names()])} Available tasks: "
             f"{', '.join(listed)}; groups and suites: {', '.join(suite_names())} (`workbench tasks` lists them)."

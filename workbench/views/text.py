@@ -217,27 +217,35 @@ def task_list(
     """A ``workbench.list_tasks()`` table for a person: (heading, table, notes).
 
     The heading says where rows come from (the local mirror ``mirror``, else the hub); the table has one row per
-    task with its items, split, default shots and metrics, MMLU's 57 subjects folded into one row
-    (``mmlu:<subject>``) that the notes spell out, with the tasks that can also be scored by generation.
+    task with its items, split, default shots and metrics, MMLU's 57 and KMMLU's 45 subjects each folded into
+    one row (``mmlu:<subject>``, ``kmmlu:<subject>``) that the notes spell out, with the tasks that can also be
+    scored by generation.
     ``detail`` (a notebook, where cells wrap) adds where each task's rows are (mirror file or hub dataset) and
     what the task is.
     """
-    from ..data.mmlu import SUBJECTS
+    from ..data import kmmlu, mmlu
 
     if mirror:
         heading = f"Rows come from the local mirror {mirror} ($WORKBENCH_DATA_DIR); the hub is not used."
     else:
         heading = "Rows come from the Hugging Face hub (downloaded on first use); $WORKBENCH_DATA_DIR names a mirror."
-    subject = tasks["task"].isin([f"mmlu:{s}" for s in SUBJECTS])
-    subjects = tasks[subject]
-    rows = []  # the tasks in order, the subjects folded into one row where the first of them was
-    for row, is_subject in zip(tasks.to_dict("records"), subject):
-        if not is_subject:
+    # (prefix, subjects, name, mirror file, hub dataset): each family's subjects fold into one '<prefix>:<subject>' row
+    folds: list[tuple[str, dict[str, Any], str, str, str]] = [
+        ("mmlu", mmlu.SUBJECTS, "MMLU", "mmlu/test/<subject>_test.csv", "cais/mmlu/<subject>"),
+        ("kmmlu", kmmlu.SUBJECTS, "KMMLU", "kmmlu/data/<Config>-test.csv", "HAERAE-HUB/KMMLU/<Config>"),
+    ]
+    folded = {f"{prefix}:{s}": prefix for prefix, subjects, *_ in folds for s in subjects}
+    family_of = [folded.get(t) for t in tasks["task"]]
+    rows = []  # the tasks in order, each family's subjects folded into one row where the first of them was
+    seen: set[str] = set()
+    for row, family in zip(tasks.to_dict("records"), family_of):
+        if family is None:
             rows.append(row)
-        elif row["task"] == subjects["task"].iloc[0]:
-            sizes = subjects["size"].dropna()
+        elif family not in seen:
+            seen.add(family)
+            sizes = tasks.loc[[f == family for f in family_of], "size"].dropna()
             size = f"{int(sizes.min())}-{int(sizes.max())}" if len(sizes) else None
-            rows.append({**row, "task": "mmlu:<subject>", "size": size})
+            rows.append({**row, "task": f"{family}:<subject>", "size": size})
     table = pd.DataFrame(rows, columns=tasks.columns)
     view = pd.DataFrame(
         {
@@ -251,15 +259,18 @@ def task_list(
     if detail:
         view["rows from"] = list(table["mirror"] if mirror else table["hub dataset"])
         view["about"] = list(table["about"])
-        if len(subjects):
-            view.loc[view["task"] == "mmlu:<subject>", ["rows from", "about"]] = [
-                "mmlu/test/<subject>_test.csv" if mirror else "cais/mmlu/<subject>",
-                "One MMLU subject (see below).",
-            ]
     notes = []
-    if len(subjects):
-        names = ", ".join(str(t).split(":", 1)[1] for t in subjects["task"])
-        notes.append(_wrapped(f"<subject> is one of MMLU's {len(subjects)} subjects: {names}.", width))
+    for prefix, _, name, mirror_file, hub in folds:
+        if prefix not in seen:
+            continue
+        if detail:
+            view.loc[view["task"] == f"{prefix}:<subject>", ["rows from", "about"]] = [
+                mirror_file if mirror else hub,
+                f"One {name} subject (see below).",
+            ]
+        names = ", ".join(t.split(":", 1)[1] for t, f in zip(tasks["task"], family_of) if f == prefix)
+        count = sum(f == prefix for f in family_of)
+        notes.append(_wrapped(f"{prefix}:<subject> is one of {name}'s {count} subjects: {names}.", width))
     both = tasks.loc[tasks["modes"].astype(bool), "task"]
     families = _families(list(both), list(tasks["task"]))
     notes.append(
