@@ -92,8 +92,9 @@ def test_magic_list_and_both_modes_display_tables_and_the_chart(capsys):
     shown = []
     ip.display_pub.publish = lambda data, metadata=None, **kw: shown.append(data)
     ip.run_line_magic("llm_eval", "--list")
-    listing = shown[-1]["text/html"]
+    listing, suites = shown[-2]["text/html"], shown[-1]["text/html"]  # the tasks, then the groups and suites
     assert "mmlu:&lt;subject&gt;" in listing and "kobest_wic" in listing and "10042" in listing  # subjects: one row
+    assert "open_llm_leaderboard" in suites and "arc_challenge (25-shot, acc_norm)" in suites
     shown.clear()
     ip.run_line_magic("llm_eval", "kobest_sentineg --mode both --limit 2")
     kinds = [k for d in shown for k in d]
