@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..data import DataSpec
-from ..errors import WorkbenchError
+from ..errors import WorkbenchError, suggest
 from ..metrics import choice_predictions, mean, mean_stderr, normal_ci
 from ..models.base import GenerateRequest, LoglikelihoodRequest, LoglikelihoodResponse, RollingRequest
 
@@ -336,3 +336,15 @@ class MultipleChoiceTask(PromptTask):
             "prompt": item.prompt,
             **self.record_fields(item.doc),
         }
+
+
+def unknown_subject(name: str, label: str, subjects: Sequence[str], categories: Sequence[str]) -> WorkbenchError:
+    """The error for ``<family>:<something>`` (``mmlu:``, ``kmmlu:``) that is neither a subject nor a category:
+    the nearest names, every subject, the categories and the whole benchmark."""
+    family, wanted = name.split(":", 1)
+    hint = re.sub(r"'([^']+)'", rf"'{family}:\1'", suggest(wanted, [*subjects, *categories]))
+    listed = ", ".join(f"{family}:{c}" for c in categories)
+    return WorkbenchError(
+        f"Unknown {label} subject {wanted!r}.{hint} Use {family}:<subject> with one of the {len(subjects)} subjects "
+        f"({', '.join(sorted(subjects))}), a category ({listed}), or {family} for all of them."
+    )

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..data import kmmlu as kmmlu_data
-from ..errors import WorkbenchError, suggest
+from ..errors import WorkbenchError
 from ..metrics import normal_ci
 from ..metrics.groups import pooled_stderr
-from .base import FEWSHOT_SEED, ITEM_ERRORS, Item, MultipleChoiceTask, Row, bad_item, summarize
+from .base import FEWSHOT_SEED, ITEM_ERRORS, Item, MultipleChoiceTask, Row, bad_item, summarize, unknown_subject
 
 LETTERS = list(kmmlu_data.LETTERS)
 CATEGORY_NAMES = {
@@ -212,11 +211,4 @@ TASKS = [
 
 def unknown(name: str) -> WorkbenchError:
     """The error for ``kmmlu:<something>`` that is neither a subject nor a category."""
-    wanted = name.split(":", 1)[1]
-    known = [*kmmlu_data.SUBJECTS, *kmmlu_data.CATEGORIES]
-    hint = re.sub(r"'([^']+)'", r"'kmmlu:\1'", suggest(wanted, known))
-    return WorkbenchError(
-        f"Unknown KMMLU subject {wanted!r}.{hint} Use kmmlu:<subject> with one of the 45 subjects "
-        f"({', '.join(ALL)}), a category (kmmlu:stem, kmmlu:applied_science, kmmlu:humss, kmmlu:other), or kmmlu "
-        "for all of them."
-    )
+    return unknown_subject(name, "KMMLU", list(kmmlu_data.SUBJECTS), list(kmmlu_data.CATEGORIES))

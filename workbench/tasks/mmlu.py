@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..data import mmlu as mmlu_data
-from ..errors import WorkbenchError, suggest
+from ..errors import WorkbenchError
 from ..metrics import normal_ci
 from ..metrics.groups import pooled_stderr
-from .base import MultipleChoiceTask, Row, summarize
+from .base import MultipleChoiceTask, Row, summarize, unknown_subject
 
 LETTERS = list(mmlu_data.LETTERS)
 
@@ -150,11 +149,4 @@ TASKS = [
 
 def unknown(name: str) -> WorkbenchError:
     """The error for ``mmlu:<something>`` that is neither a subject nor a category."""
-    wanted = name.split(":", 1)[1]
-    known = [*mmlu_data.SUBJECTS, *mmlu_data.CATEGORIES]
-    hint = re.sub(r"'([^']+)'", r"'mmlu:\1'", suggest(wanted, known))
-    return WorkbenchError(
-        f"Unknown MMLU subject {wanted!r}.{hint} Use mmlu:<subject> with one of the 57 subjects "
-        f"({', '.join(sorted(mmlu_data.SUBJECTS))}), a category (mmlu:stem, mmlu:humanities, "
-        "mmlu:social_sciences, mmlu:other), or mmlu for all of them."
-    )
+    return unknown_subject(name, "MMLU", list(mmlu_data.SUBJECTS), list(mmlu_data.CATEGORIES))
