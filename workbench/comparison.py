@@ -275,14 +275,37 @@ def compare(
     prompts, an unfinished run) are in the result's ``caveats``, ``summary()`` and ``table()``, and printed as
     one ``workbench:`` line. ``metric`` defaults to the first metric both runs score per item.
     """
-    import pandas as pd
-
-    from .diffing import between
-    from .metrics import catalog
-
     db = Store(store, create=False)  # reading: a mistyped path is named, never created
     a, b = db.run(run_a), db.run(run_b)
     recs_a, recs_b = db.sample_records(run_a), db.sample_records(run_b)
+    return compare_records(a, b, recs_a, recs_b, metric=metric, n_resamples=n_resamples, seed=seed)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better (the catalog says; perplexities are not)."""
+    from .metrics import catalog
+
+    spec = catalog.METRICS.get(metric)
+    return spec.higher_is_better if spec else metric not in PERPLEXITY_UNITS
+
+
+def compare_records(
+    a: Row,
+    b: Row,
+    recs_a: Sequence[Row],
+    recs_b: Sequence[Row],
+    *,
+    metric: str | None = None,
+    n_resamples: int = 10_000,
+    seed: int = 1234,
+) -> Comparison:
+    """:func:`compare` of two run rows (as ``Store.run`` returns them) and their records, wherever they were read
+    from: the store, or a baseline file of ``workbench check`` (workbench.gate.baseline)."""
+    import pandas as pd
+
+    from .diffing import between
+
+    run_a, run_b = a["run_id"], b["run_id"]
     pairs, matched_by = match(a, b, recs_a, recs_b)
     ra, rb = [p[0] for p in pairs], [p[1] for p in pairs]
     name = _pick_metric(a, b, ra, rb, metric)
@@ -309,8 +332,7 @@ def compare(
             items[key] = [r[column] if isinstance(r[column], str) else str(r[column]) for r in ra]
             if column == "prediction" and all(column in r for r in rb):
                 items["prediction_b"] = [r[column] for r in rb]
-    spec = catalog.METRICS.get(name)
-    higher = spec.higher_is_better if spec else name not in PERPLEXITY_UNITS
+    higher = higher_is_better(name)
     if notes:  # one line, as the shells print errors (never a Python warning pointing into this file)
         notice(f"comparing {run_a} (A) and {run_b} (B): {' '.join(notes)}")
     settings = between(a, b).differences()  # the one line of workbench.diff's verdict that names the settings
