@@ -145,6 +145,6 @@ def evaluate_task(
         records = run.records()
         metrics = spec.aggregate(records)
         metrics.update(run_usage(identity, records))  # tokens and cost, where recorded
-    run.finish(metrics)
+    run.finish(metrics, records)
     record = db.run(run.run_id)
     return EvalResult(run.run_id, task, model, metrics, record["duration_s"], db.path, resumed_items=len(run.done))

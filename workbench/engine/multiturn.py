@@ -38,7 +38,7 @@ def score_conversations(
         if model.capabilities.streaming:  # API models: each conversation on its own thread
             conversations = as_finished(lambda it: _converse(model, task, it), items, model.capabilities.concurrency)
             for item, responses in conversations:
-                save([stamp(task.score(item, responses), item.doc)])
+                save([stamp(task.score(item, responses), item.doc, responses)])
                 bar.update(len(responses))
             return
         for start in range(0, len(items), batch_size):
@@ -54,4 +54,4 @@ def score_conversations(
                     for k, item in enumerate(group)
                     if (nxt := task.next_request(item, [r.text.strip() for r in answers[k]])) is not None
                 ]
-            save([stamp(task.score(item, a), item.doc) for item, a in zip(group, answers)])
+            save([stamp(task.score(item, a), item.doc, a) for item, a in zip(group, answers)])

@@ -48,12 +48,19 @@ class GenerateRequest:
     seed: int | None = None
 
 
+# GenerateResponse.extra keys in which an API backend passes on what its endpoint said it is, per answer: the model
+# name it reports (often a dated snapshot of the alias asked for) and its system fingerprint (the serving setup).
+# Runs record them per item and in total (run/provenance.py), so a model changing under one name shows.
+SERVED_MODEL = "served_model"
+SYSTEM_FINGERPRINT = "system_fingerprint"
+
+
 @dataclass(frozen=True)
 class GenerateResponse:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # backend details: finish_reason, SERVED_MODEL, ...
 
 
 @dataclass(frozen=True)

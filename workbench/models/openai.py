@@ -28,6 +28,8 @@ from ..engine.concurrency import as_finished
 from ..errors import WorkbenchError
 from .base import (
     API,
+    SERVED_MODEL,
+    SYSTEM_FINGERPRINT,
     Capabilities,
     GenerateRequest,
     GenerateResponse,
@@ -353,8 +355,9 @@ class OpenAIModel:
             completion_tokens=int(usage.get("completion_tokens") or 0),
             extra={
                 "finish_reason": choice.get("finish_reason"),
-                "served_model": data.get("model"),
-                "system_fingerprint": data.get("system_fingerprint"),
+                # what the endpoint says it is: recorded per item and per run (run/provenance.py)
+                SERVED_MODEL: data.get("model"),
+                SYSTEM_FINGERPRINT: data.get("system_fingerprint"),
                 "usage_reported": bool(usage),
                 "seconds": round(seconds, 3),
                 "attempts": attempts,

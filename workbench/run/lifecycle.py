@@ -29,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 from ..errors import WorkbenchError
 from ..store import Store, liveness, run_key
 from ..store.runs import RunInProgress
-from .provenance import versions
+from .provenance import reported_over, versions
 
 Record = dict[str, Any]
 
@@ -112,8 +112,12 @@ class Run:
                 raise
         self.db.add_time(self.run_id, (time.time() - started) * share)
 
-    def finish(self, metrics: dict[str, Any]) -> None:
-        self.db.finish_run(self.run_id, metrics)
+    def finish(self, metrics: dict[str, Any], records: Sequence[Record] | None = None) -> None:
+        """Mark the run complete with its metrics, and record in its ``model_identity`` what the model's endpoint
+        reported about itself over all the run's answers (``reported``: model names and system fingerprints with
+        counts; nothing for local models). ``records``: the run's records when the caller has just read them."""
+        reported = reported_over(self.records() if records is None else records)
+        self.db.finish_run(self.run_id, metrics, identity={"reported": reported} if reported else None)
 
 
 def start(

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .provenance import reported_by
+
 Record = dict[str, Any]
 
 # item field -> the record keys (or table columns) that hold it, first match wins
@@ -47,9 +49,13 @@ def item_fingerprint(doc: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def stamp(record: Record, doc: Mapping[str, Any]) -> Record:
-    """``record`` with its item's identity (``item_fp``) added."""
+def stamp(record: Record, doc: Mapping[str, Any], responses: Sequence[Any] = ()) -> Record:
+    """``record`` with its item's identity (``item_fp``) added, and what the model's endpoint reported about
+    itself in the item's ``responses`` (``reported``, see provenance.reported_by) when it reported anything."""
     record[ITEM_FP] = item_fingerprint(doc)
+    told = reported_by(responses)
+    if told is not None:
+        record.setdefault("reported", told)
     return record
 
 

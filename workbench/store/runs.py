@@ -157,8 +157,20 @@ class RunsStore(StoreBase):
         with self._connect() as db:
             db.execute("UPDATE runs SET duration_s = duration_s + ? WHERE run_id = ?", (seconds, run_id))
 
-    def finish_run(self, run_id: str, metrics: dict[str, Any]) -> None:
+    def finish_run(self, run_id: str, metrics: dict[str, Any], identity: dict[str, Any] | None = None) -> None:
+        """Mark a run complete with its metrics; ``identity`` adds (or replaces) keys of its ``model_identity``
+        in the same transaction (what the model's endpoint reported about itself during the run)."""
         with self._connect() as db:
+            if identity:
+                row = db.execute("SELECT model_identity FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                try:
+                    recorded = json.loads(row["model_identity"]) if row and row["model_identity"] else {}
+                except ValueError:  # an edited or damaged cell: keep what can be kept, the new keys
+                    recorded = {}
+                db.execute(
+                    "UPDATE runs SET model_identity = ? WHERE run_id = ?",
+                    (json.dumps({**(recorded if isinstance(recorded, dict) else {}), **identity}), run_id),
+                )
             db.execute(
                 "UPDATE runs SET status = 'complete', metrics = ?, finished_at = ? WHERE run_id = ?",
                 (json.dumps(metrics), time.time(), run_id),
