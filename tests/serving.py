@@ -82,7 +82,8 @@ class StubEndpoint:
     """POST /v1/chat/completions answers from ``script`` (one action per request, then ``default``).
 
     "ok" answers ``reply(body)`` (default: 'answer to: <last user message>'); "trickle" sends that answer's headers
-    at once and then its body one byte every ``seconds`` (a server that is slow but never silent). Every
+    at once and then its body one byte every ``seconds`` (a server that is slow but never silent); ``fields``
+    (changeable between calls) replaces top-level fields of "ok" answers (``model``, ``system_fingerprint``). Every
     request's headers and body are kept in ``requests``; ``max_in_flight`` is the most requests it held at once.
     A request counts as in flight from its arrival until just before its answer is sent, so a client that sends
     the next request only after an answer can never be counted twice. ``gated=True`` holds every request until
@@ -97,11 +98,13 @@ class StubEndpoint:
         delay: float = 0.0,
         reply: Callable[[dict], str] | None = None,
         gated: bool = False,
+        fields: dict[str, Any] | None = None,
     ):
         self.script = list(script or [])
         self.default = default
         self.delay = delay
         self.reply = reply or (lambda body: "answer to: " + body["messages"][-1]["content"][:40])
+        self.fields = dict(fields or {})  # top-level fields of each "ok" answer, e.g. model, system_fingerprint
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -185,7 +188,7 @@ class StubEndpoint:
                     elif action[0] == "trickle":
                         per_byte, action = action[1], ("ok",)
                     if action[0] == "ok":
-                        answer = (200, json.dumps(completion(stub.reply(body))).encode(), None)
+                        answer = (200, json.dumps({**completion(stub.reply(body)), **stub.fields}).encode(), None)
                     elif action[0] == "status":
                         payload = action[2] if isinstance(action[2], bytes) else json.dumps(action[2]).encode()
                         answer = (action[1], payload, action[3] if len(action) > 3 else None)

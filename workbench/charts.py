@@ -363,3 +363,58 @@ def leaderboard_heatmap(scores: pd.DataFrame, title: str):
         title=html.escape(f"{title}: models x tasks"), template="plotly_white", yaxis={"autorange": "reversed"}
     )
     return fig
+
+
+def trend_chart(table: pd.DataFrame, metric: str, title: str):
+    """A score over time (``Trend.table()``): one point per run with its 95% interval, joined by a line; a run that
+    differs significantly from the one before is ringed, one whose reported model identity changed is starred.
+    Hover shows the run, its interval, what the model reported and the change; every text is HTML-escaped."""
+    import plotly.graph_objects as go
+
+    def hover(row: Any) -> str:
+        lines = [f"run {row.run_id}, {row.time:%Y-%m-%d %H:%M} UTC", f"{metric} {row.score:.4g} "
+                 f"[{row.ci95_low:.4g}, {row.ci95_high:.4g}], n = {row.n}", f"reported: {row.reported}"]  # fmt: skip
+        if not pd.isna(row.change):
+            lines.append(f"change {row.change:+.4g} [{row.change_ci95_low:+.4g}, {row.change_ci95_high:+.4g}]"
+                         + (" significant" if row.significant else ""))  # fmt: skip
+        if row.identity_changed:
+            lines.append("the reported model identity changed")
+        return "<br>".join(html.escape(line) for line in lines)
+
+    text = [hover(row) for row in table.itertuples()]
+    fig = go.Figure(
+        go.Scatter(
+            x=table["time"],
+            y=table["score"],
+            mode="lines+markers",
+            name=html.escape(metric),
+            hovertext=text,
+            error_y=interval_bars(table["score"], table["ci95_low"], table["ci95_high"]),
+            hovertemplate="%{hovertext}<extra></extra>",
+        )  # fmt: skip
+    )
+    for column, name, marker in (
+        ("significant", "significant change from the run before", {"symbol": "diamond-open", "color": "#d62728"}),
+        ("identity_changed", "reported model identity changed", {"symbol": "star-open", "color": "#9467bd"}),
+    ):
+        marked = table[column].to_numpy(dtype=bool)
+        if marked.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=table["time"][marked],
+                    y=table["score"][marked],
+                    mode="markers",
+                    name=name,
+                    marker={**marker, "size": 18, "line": {"width": 2}},
+                    hovertext=[t for t, m in zip(text, marked) if m],
+                    hovertemplate="%{hovertext}<extra></extra>",
+                )  # fmt: skip
+            )
+    fig.update_layout(
+        title=html.escape(title),
+        xaxis={"title": "time (UTC)"},
+        yaxis={"title": html.escape(metric)},
+        template="plotly_white",
+        legend={"orientation": "h"},
+    )
+    return fig
