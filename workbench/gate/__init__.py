@@ -35,7 +35,6 @@ def check(
     A bad spec, a missing baseline or a run that cannot be made raises ``WorkbenchError`` naming the line and
     field (the CLI exits 2); failed rules do not raise: the result says which (the CLI exits 1).
     """
-    from ..evaluation import evaluate_task
     from ..store import Store
     from . import baseline as files
     from .rules import Judge
@@ -46,9 +45,7 @@ def check(
     for c in gate.checks:  # every baseline file entry is found before anything is evaluated
         if c.baseline is not None and c.baseline.kind == "file" and c.baseline.file != target:
             held.entry(c.baseline, c)
-    run_ids = [
-        c.run or evaluate_task(c.task, c.model, reuse=True, store=store, **c.settings).run_id for c in gate.checks
-    ]
+    run_ids = [c.run or _evaluated(c, store) for c in gate.checks]
     db = Store(store, create=False)
     saved = None
     if save_baseline is not None:
@@ -68,3 +65,15 @@ def check(
     if junit is not None:
         result.junit(junit)
     return result
+
+
+def _evaluated(c: Check, store: str | Path | None) -> str:
+    """The candidate run of one check: evaluated, or the complete run of the same call reused; a run that cannot be
+    made is refused naming the spec's entry."""
+    from ..errors import WorkbenchError
+    from ..evaluation import evaluate_task
+
+    try:
+        return evaluate_task(c.task, c.model, reuse=True, store=store, **c.settings).run_id
+    except WorkbenchError as exc:
+        raise WorkbenchError(f"{c.where} ({c.task}, {c.model}): {exc}") from None

@@ -147,7 +147,10 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Source]:
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = " ".join(str(exc.problem or exc.context or "").split())
-        raise WorkbenchError(f"{name}{line}: not valid YAML ({problem}). Fix that line; {DOCS}.") from None
+        opened = exc.context_mark if exc.context and exc.problem else None
+        if opened is not None and mark is not None and opened.line != mark.line:  # e.g. a bracket never closed
+            problem += f", {' '.join(exc.context.split())} on line {opened.line + 1}"
+        raise WorkbenchError(f"{name}{line}: not valid YAML ({problem}). Fix it; {DOCS}.") from None
     except yaml.YAMLError as exc:
         raise WorkbenchError(f"{name}: not valid YAML ({' '.join(str(exc).split())}); {DOCS}.") from None
     if node is not None:
