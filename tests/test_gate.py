@@ -238,6 +238,11 @@ def test_other_bad_specs(project):
         workbench.check({"tasks": ["arc_easy"]})
     with pytest.raises(WorkbenchError, match=r"line 1, model: Unknown model 'smollm2-135m@x'. Did you mean"):
         workbench.check("model: smollm2-135m@x\ntasks: [arc_easy]\nrules: {acc: {floor: 0.1}}\n")
+    spec = "tasks:\n  - task: arc_easy\n    models: [smollm2-135m, smollm2-135m@x]\n    rules: {acc: {floor: 0.1}}\n"
+    with pytest.raises(WorkbenchError, match=r"line 3, tasks\[0\].models\[1\]: Unknown model 'smollm2-135m@x'"):
+        workbench.check(spec)
+    with pytest.raises(WorkbenchError, match=r"line 2, tasks\[0\].mode: mode is one of loglikelihood, generate"):
+        workbench.check("tasks:\n  - {task: arc_easy, mode: both, rules: {acc: {floor: 0.1}}}\n")
 
 
 # ---- the CLI ---------------------------------------------------------------------------------------------------
