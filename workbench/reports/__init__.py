@@ -68,7 +68,7 @@ def write_report(
     *items: Any, path: str | Path = "report.html", store: str | Path | None = None, title: str | None = None
 ) -> Written:
     """Write the report (see :func:`report`) and say what it holds."""
-    from .. import __version__
+    from ..run.provenance import versions
     from .items import run_view
     from .page import html_page, write
     from .sections import sections
@@ -81,13 +81,19 @@ def write_report(
     target = Path(path).expanduser()
     things = resolve(items, store)
     runs = list({r.run_id: r for thing in things for r in runs_of(thing, store)}.values())
-    parts = sections(things, runs, store)
+    parts = sections(things, runs)
     held = {str(r.db.path.resolve()): r.db for r in runs}  # each store's runs read once (to find judge runs)
     stored = {key: db.runs().to_dict("records") for key, db in held.items()}
     views = [run_view(r, stored[str(r.db.path.resolve())]) for r in runs]
     heading = title or _title(things, runs)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    data = {"title": heading, "generated": generated, "workbench": __version__, "sections": parts, "runs": views}
+    data = {
+        "title": heading,
+        "generated": generated,
+        "workbench": versions()["workbench"],
+        "sections": parts,
+        "runs": views,
+    }
     write(target, html_page(heading, data))
     compared = any(str(s["title"]).startswith("Paired comparison") and s["tables"] for s in parts)
     return Written(target, heading, [r.run_id for r in runs], sum(len(v["items"]) for v in views), compared)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -103,7 +102,7 @@ def comparison_section(result: Comparison) -> Section:
     }
 
 
-def sections(things: Sequence[Thing], runs: Sequence[RunRef], store: str | Path | None) -> list[Section]:
+def sections(things: Sequence[Thing], runs: Sequence[RunRef]) -> list[Section]:
     """One section per thing (runs named one after another share one), then the paired comparison of exactly two
     runs of the same task when no comparison was given."""
     out: list[Section] = []
