@@ -194,9 +194,13 @@ def _pick_metric(run_a: Row, run_b: Row, records_a: Sequence[Row], records_b: Se
                 f"(A: {', '.join(metric_names(run_a)) or 'none'}; B: {', '.join(metric_names(run_b)) or 'none'})."
             )
         return per_item[0]
+    from .metrics import catalog
+
+    metric = catalog.column(metric)  # a metric script's path: the field its values were recorded under
     if metric not in per_item:
+        whole = " (both runs have it only as one score over all items)" if metric in shared_run else ""
         raise WorkbenchError(
-            f"Metric {metric!r} is not scored per item in both runs.{suggest(metric, per_item)} "
+            f"Metric {metric!r} is not scored per item in both runs{whole}.{suggest(metric, per_item)} "
             f"Metrics both runs have: {', '.join(per_item) or 'none'}."
         )
     return metric

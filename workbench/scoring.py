@@ -176,9 +176,8 @@ def score(
     groups: dict[str, list[Row]] = {}
     for row in rows:
         groups.setdefault(str(row[by]) if by else prediction, []).append(row)
-    scored, per_group, run_ids = [], {}, {}
-    db = Store(store) if save else None
-    for group, members in groups.items():
+    scored, per_group, by_group, run_ids = [], {}, {}, {}
+    for group, members in groups.items():  # every group scored before any is saved: a metric that fails saves none
         records = []
         for i, row in enumerate(members):
             pred, ref = text_of(row[prediction]), text_of(row[reference])
@@ -187,9 +186,12 @@ def score(
             # the item, not this group's output: its key, else its place among the rows and its reference
             identity = {"key": str(row[key])} if key else {"row": doc_id, "reference": ref}
             records.append(stamp({"doc_id": doc_id, "prediction": pred, "reference": ref, **scores}, identity))
-        per_group[group] = catalog.aggregate(names, records, lang=lang)
-        scored += [{**row, **{n: r[n] for n in r if n in names}} for row, r in zip(members, records)]
-        if db is not None:
+        per_group[group], by_group[group] = catalog.aggregate(names, records, lang=lang), records
+        values_of = catalog.columns(names, dict.fromkeys(k for r in records for k in r))
+        scored += [{**row, **{n: r[n] for n in values_of if n in r}} for row, r in zip(members, records)]
+    if save:
+        db = Store(store)
+        for group, records in by_group.items():
             refs = [{"doc_id": r["doc_id"], "reference": r["reference"]} for r in records]
             config = options.config(options.SCORE, values)
             identity = {"name": group, "kind": "outputs", "column": prediction}

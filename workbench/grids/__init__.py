@@ -77,10 +77,11 @@ def grid(
         raise WorkbenchError(f"A grid needs at least one model, e.g. models=['{DEFAULT_MODEL}'].")
     combos = param_sets(params)
     names = catalog.check_metrics(metrics if metrics is not None else (["chrf", "rougeL"] if reference else []))
-    if any(not catalog.METRICS[n].needs_model for n in names) and not reference:
+    against = [n for n in names if not catalog.metric(n).needs_model]
+    if against and not reference:
         raise WorkbenchError(
-            f"Metrics {', '.join(n for n in names if not catalog.METRICS[n].needs_model)} compare outputs with a "
-            "reference: name the reference column with reference=... (--reference)."
+            f"Metrics {', '.join(against)} compare outputs with a reference: name the reference column with "
+            "reference=... (--reference)."
         )
     data, source = as_rows(rows, limit=limit) if rows is not None else ([{}], "none")
     columns = columns_of(data)
@@ -137,10 +138,11 @@ def _result(
 ) -> GridResult:
     import pandas as pd
 
-    names, frame_rows, cell_rows, resumed = scoring.metrics, [], [], 0
-    for cell, records in zip(cells, results):
+    frame_rows, cell_rows, resumed = [], [], 0
+    ran = [db.run(cell.opened.run_id)["metrics"] or {} for cell in cells]
+    names = catalog.columns(scoring.metrics, dict.fromkeys(k for m in ran for k in m))  # evaluate:rouge.rouge1, ...
+    for cell, records, metrics in zip(cells, results, ran):
         run = cell.opened
-        metrics = db.run(run.run_id)["metrics"] or {}
         label = params_label(cell.params)
         n_cached = sum(bool(r["cached"]) for r in records)
         resumed += len(run.done)

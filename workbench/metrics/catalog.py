@@ -3,11 +3,14 @@
 Used by stand-alone scoring, prompt grids, the flores task and run comparison, so a metric means the same
 everywhere. BLEU and chrF aggregate at corpus level (n-gram counts summed over items, as sacrebleu defines
 them); the others are means of per-item values with a normal 95% interval.
+
+:func:`metric` is the one place a name becomes a metric: ours by name, or a Hugging Face ``evaluate`` metric
+(``evaluate:NAME`` or a metric script's path, :mod:`workbench.metrics.community`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -21,11 +24,15 @@ from .stats import mean, mean_stderr, normal_ci
 class TextMetric:
     name: str
     about: str
-    item: Callable[[str, str, str | None], float] | None  # (prediction, reference, lang) -> score
+    # (prediction, reference, lang) -> the item's score, or its columns' scores when a metric gives several
+    item: Callable[[str, str, str | None], float | dict[str, float]] | None
     corpus: Callable[..., text.CorpusScore] | None = None  # (predictions, references, lang) -> corpus score
     top: float = 1.0  # the best possible score (100 for sacrebleu's scale)
     higher_is_better: bool = True
     needs_model: bool = False
+    bottom: float = 0.0  # the worst possible score (intervals are clipped to [bottom, top])
+    # (records, prediction field, reference field, lang) -> the run's metrics, for a metric aggregating its own way
+    summarize: Callable[[Sequence[Mapping[str, Any]], str, str, str | None], dict[str, Any]] | None = None
 
 
 @lru_cache(maxsize=4096)
@@ -83,25 +90,74 @@ METRICS: dict[str, TextMetric] = {
 }
 
 
+def metric(name: str) -> TextMetric:
+    """The metric a name means: one of ours, else an ``evaluate`` metric (``evaluate:NAME`` or the path of a metric
+    script), loaded once; anything else is refused with the nearest names."""
+    if name in METRICS:
+        return METRICS[name]
+    from . import community
+
+    if community.is_spec(name):
+        return community.resolve(name)
+    raise WorkbenchError(
+        f"Unknown metric {name!r}.{suggest(name, METRICS)} Available metrics: {', '.join(METRICS)}; or a Hugging "
+        f"Face evaluate metric: evaluate:NAME (e.g. evaluate:{name}) or the path of a metric script (.py)."
+    )
+
+
+SUFFIXES = ("_stderr", "_ci95", "_signature")  # a metric's companions in a run's metrics, not values
+
+
+def column(name: str) -> str:
+    """The record field that holds a metric's per-item values, without loading anything: the name itself for ours
+    (and for a task's own fields such as acc), ``evaluate:NAME`` for a metric script's path."""
+    from . import community
+
+    return community.label(name) if name not in METRICS and community.is_spec(name) else name
+
+
+def columns(names: Sequence[str], keys: Iterable[str]) -> list[str]:
+    """The fields among ``keys`` (a record's, a run's metrics) that hold the values of the metrics ``names``: a
+    metric's own name, or ``NAME.KEY`` for each number of a metric that gives several (evaluate:rouge.rouge1)."""
+    keys = list(keys)
+    out: list[str] = []
+    for name in names:
+        label = metric(name).name
+        out += [k for k in keys if k.startswith(label + ".") and not k.endswith(SUFFIXES)] or [label]
+    return list(dict.fromkeys(out))
+
+
 def check_metrics(names: Sequence[str] | str | None, *, allow_model: bool = True) -> list[str]:
-    """The metric names, validated: unknown names raise a WorkbenchError that lists the known ones."""
+    """The metric names, validated (community metrics loaded): unknown names raise a WorkbenchError that lists the
+    known ones."""
     if names is None:
         return []
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
-    out = []
+    out: dict[str, str] = {}  # name -> the label its values are recorded under
     for name in names:
-        if name not in METRICS:
-            raise WorkbenchError(
-                f"Unknown metric {name!r}.{suggest(name, METRICS)} Available metrics: {', '.join(METRICS)}."
-            )
-        if METRICS[name].needs_model and not allow_model:
+        spec = metric(name)
+        if spec.needs_model and not allow_model:
             raise WorkbenchError(
                 f"Metric {name!r} needs a model to score with; use workbench.perplexity(...) (or %llm_ppl) "
                 "for the perplexity of existing text, or add it to a grid."
             )
-        out.append(name)
-    return list(dict.fromkeys(out))
+        same = [n for n, label in out.items() if label == spec.name and n != name]
+        if same:
+            raise WorkbenchError(
+                f"Metrics {same[0]!r} and {name!r} would both be recorded as {spec.name!r}; rename one of the "
+                "scripts (a script's values are recorded under evaluate:<its file name>)."
+            )
+        out[name] = spec.name
+    return list(out)
+
+
+def mean_metrics(name: str, records: Sequence[Mapping[str, Any]], bottom: float, top: float) -> dict[str, Any]:
+    """The mean of field ``name`` over the records that have a number there, its standard error and normal 95%
+    interval (clipped to [bottom, top])."""
+    values = [float(r[name]) for r in records if r.get(name) is not None and r[name] == r[name]]
+    value, stderr = mean(values), mean_stderr(values)
+    return {name: value, f"{name}_stderr": stderr, f"{name}_ci95": list(normal_ci(value, stderr, bottom, top))}
 
 
 def normalization_record() -> dict[str, Any]:
@@ -111,11 +167,12 @@ def normalization_record() -> dict[str, Any]:
 
 def item_scores(names: Sequence[str], prediction: str, reference: str, lang: str | None = None) -> dict[str, float]:
     """Per-item scores for the reference-based metrics in ``names`` (model-based ones are skipped)."""
-    scores = {}
+    scores: dict[str, float] = {}
     for name in names:
-        score = METRICS[name].item
+        score = metric(name).item
         if score is not None:
-            scores[name] = score(prediction, reference, lang)
+            value = score(prediction, reference, lang)
+            scores.update(value if isinstance(value, dict) else {name: value})
     return scores
 
 
@@ -131,16 +188,15 @@ def aggregate(
     with standard error and normal interval for the rest."""
     out: dict[str, Any] = {"n": len(records)}
     for name in names:
-        spec = METRICS[name]
+        spec = metric(name)
+        if spec.summarize is not None:
+            out.update(spec.summarize(records, prediction, reference, lang))
+            continue
         if spec.corpus is not None:
             score = spec.corpus([r[prediction] for r in records], [r[reference] for r in records], lang)
             out.update(score.as_metrics())
             continue
-        values = [float(r[name]) for r in records if r.get(name) is not None and r[name] == r[name]]
-        value, stderr = mean(values), mean_stderr(values)
-        out[name] = value
-        out[f"{name}_stderr"] = stderr
-        out[f"{name}_ci95"] = list(normal_ci(value, stderr, 0.0, spec.top))
+        out.update(mean_metrics(name, records, spec.bottom, spec.top))
     if any(n in ("exact_match", "f1") for n in names):
         out["normalization"] = normalization_record()
     return out
