@@ -152,10 +152,11 @@ def score(
 ) -> ScoreResult:
     """Score existing predictions against references, without a model.
 
-    ``by`` scores each group separately (e.g. one per system); ``key`` names an item id column so saved
-    runs of different groups line up item by item for :func:`workbench.compare`. ``lang`` picks BLEU's
-    tokenizer (e.g. 'ko'; default: from the references' script). ``save=True`` stores each group as a
-    complete run (task ``name``).
+    ``metrics``: our names (bleu, chrf, rougeL, exact_match, ...) or Hugging Face evaluate metrics, ``evaluate:NAME``
+    or a metric script's path (docs/metrics.md). ``by`` scores each group separately (e.g. one per system); ``key``
+    names an item id column so saved runs of different groups line up item by item for :func:`workbench.compare`.
+    ``lang`` picks BLEU's tokenizer (e.g. 'ko'; default: from the references' script). ``save=True`` stores each
+    group as a complete run (task ``name``).
     """
     import pandas as pd
 

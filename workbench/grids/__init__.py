@@ -63,8 +63,9 @@ def grid(
 
     ``params`` maps a generation parameter (temperature, max_new_tokens, system, chat, seed, stop) to a
     value or a list of values; lists are crossed. ``metrics`` default to chrF and ROUGE-L when there is a
-    reference; 'perplexity' scores each output under ``ppl_model``. Everything is checked before anything
-    is generated or saved; repeating an interrupted call resumes it.
+    reference; 'perplexity' scores each output under ``ppl_model``; ``evaluate:NAME`` or a metric script's path uses a
+    Hugging Face evaluate metric. Everything is checked before anything is generated or saved; repeating an
+    interrupted call resumes it.
     """
     from .. import models as model_registry
     from ..data import fingerprint
