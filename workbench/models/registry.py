@@ -7,12 +7,12 @@ GGUF file is split over several packages (PyPI caps a file's size) is first join
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
 import os
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import WorkbenchError, notice, suggest
 from ..settings import cache_dir
 from .base import API, LOCAL, Capabilities, LocalModel, Model, RollingRequest
+from .cache import made_once
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ DEFAULT_MODEL = "smollm2-135m"
 ACCEPTED_FORMS = (
     "an alias ({aliases}), a path to a .gguf file, a local transformers directory (with config.json), "
     "or a Hugging Face hub id such as 'HuggingFaceTB/SmolLM2-135M-Instruct' (optionally '@revision'); "
-    "API models are 'openai:MODEL' or 'openai:MODEL@http://HOST:PORT/v1'"
+    "API models are 'openai:MODEL' or 'openai:MODEL@http://HOST:PORT/v1'; MLflow registry models are "
+    "'mlflow:models:/NAME/VERSION' or 'mlflow:models:/NAME@ALIAS'"
 )
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 LEGACY_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(@[\w./-]+)?$")  # no namespace; a name near an alias is a typo
@@ -102,6 +104,10 @@ def resolve(spec: str) -> ModelSpec:
 
         model, url = parse_spec(spec)
         return ModelSpec(spec, "api", f"{model}@{url}")
+    if spec.startswith("mlflow:"):  # a version in the MLflow model registry, downloaded once (mlflow_registry.py)
+        from . import mlflow_registry
+
+        return ModelSpec(spec, "mlflow", str(mlflow_registry.resolve(spec)))
     if spec in ALIASES:
         return ModelSpec(spec, "gguf", str(alias_gguf(spec, ALIASES[spec])))
     path = Path(spec).expanduser()
@@ -238,7 +244,7 @@ def weights_fingerprint(spec: ModelSpec) -> str:
         return f"api:{spec.location}"
     if spec.kind == "gguf":
         return "sha256:" + file_fingerprint(Path(spec.location))
-    if spec.kind == "dir":
+    if spec.kind in ("dir", "mlflow"):
         root = Path(spec.location)
         files = sorted(
             p for p in root.iterdir() if p.suffix in {".safetensors", ".bin", ".json", ".model"} and p.is_file()
@@ -255,21 +261,10 @@ def dequantized_dir(spec: ModelSpec) -> Path:
     gguf = Path(spec.location)
     digest = weights_fingerprint(spec).split(":", 1)[1]
     target = cache_dir() / "models" / f"{gguf.stem}-{digest[:16]}"
-    if (target / "workbench.json").exists():
-        return target
-    import fcntl
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # one process dequantizes; another that asks meanwhile waits, then uses its result (without the lock, the
-    # second replaced the directory the first was already loading from)
-    with open(target.parent / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "workbench.json").exists():
-            _dequantize(gguf, digest, target)
-    return target
+    return made_once(target, "workbench.json", functools.partial(_dequantize, gguf, digest, target))
 
 
-def _dequantize(gguf: Path, digest: str, target: Path) -> None:
+def _dequantize(gguf: Path, digest: str, target: Path, tmp: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     print(f"Dequantizing {gguf.name} once (20 s to a few minutes); the result is cached in {target}")
@@ -280,16 +275,9 @@ def _dequantize(gguf: Path, digest: str, target: Path) -> None:
     model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / "workbench.json").write_text(json.dumps({"gguf": str(gguf), "sha256": digest}))
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "workbench.json").write_text(json.dumps({"gguf": str(gguf), "sha256": digest}))
 
 
 def load(spec_text: str) -> Model:
@@ -336,6 +324,7 @@ def load(spec_text: str) -> Model:
         "fingerprint": fingerprint,
         "backend": "transformers",
         "dtype": "float32",
+        **_registry(spec),
     }
     return HFModel(spec.name, model, tokenizer, identity)
 
@@ -367,4 +356,14 @@ def check_requests(spec_text: str, request_kinds: set[type]) -> None:
 def describe(spec_text: str) -> dict[str, Any]:
     """Identity of a model without loading it (for run records and resume keys)."""
     spec = resolve(spec_text)
-    return {"name": spec.name, "kind": spec.kind, "location": spec.location, "fingerprint": weights_fingerprint(spec)}
+    return {"name": spec.name, "kind": spec.kind, "location": spec.location, "fingerprint": weights_fingerprint(spec),
+            **_registry(spec)}  # fmt: skip
+
+
+def _registry(spec: ModelSpec) -> dict[str, Any]:
+    """The MLflow registry version a model came from (``{"mlflow": {...}}``), or nothing."""
+    if spec.kind != "mlflow":
+        return {}
+    from . import mlflow_registry
+
+    return mlflow_registry.identity(spec.name, spec.location)
