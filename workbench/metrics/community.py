@@ -2,7 +2,7 @@
 
     workbench.score("outputs.csv", ["chrf", "evaluate:exact_match", "./metrics/char_overlap.py"])
 
-:func:`resolve` loads a metric once with ``evaluate.load`` and makes it a :class:`~.catalog.TextMetric`, so scoring,
+:func:`resolve` loads a metric once with ``evaluate.load`` and makes it a :class:`~.definition.TextMetric`, so scoring,
 grids and comparison treat it like one of ours. Its values are recorded under its label: ``evaluate:NAME``, where NAME
 is the hub name or the script's file name; a metric that returns several numbers gets one column each
 (``evaluate:rouge.rouge1``, ...).
@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import WorkbenchError, notice
-from .catalog import TextMetric, mean_metrics
+from .definition import TextMetric, mean_metrics
 
 PREFIX = "evaluate:"
 # hub metrics whose value over a corpus is not the mean of per-item values (or that cannot score one item)
