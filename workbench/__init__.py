@@ -29,6 +29,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("grids", n) for n in ("grid", "GridResult")},
     **{n: ("comparison", n) for n in ("compare", "Comparison")},
     **{n: ("diffing", n) for n in ("diff", "RunDiff")},  # why two runs' scores differ: their settings side by side
+    **{n: ("gate", n) for n in ("check", "CheckResult")},  # the CI regression gate: a spec's rules held, PASS/FAIL
+    **{n: ("trends", n) for n in ("trend", "Trend")},  # one evaluation repeated over time (drift of API models)
+    "report": ("reports", "report"),  # one self-contained HTML file of runs, suites, leaderboards, comparisons
+    "export_mlflow": ("mlflow_export", "export_mlflow"),  # runs as MLflow runs (params, metrics, items, report)
     **{n: ("scoring", n) for n in ("score", "ScoreResult", "perplexity", "PerplexityResult")},
     # LLM-as-a-judge and API models
     "judge": ("judge.core", "judge"),

@@ -20,6 +20,10 @@ SUBCOMMANDS = (  # name, table in workbench.options (None: no options), help
     ("compare", "COMPARE", "paired comparison of two runs"),
     ("score", "SCORE", "score existing predictions against references (no model)"),
     ("judge", "JUDGE", "LLM-as-a-judge: grade a run's answers, or compare two runs (both orders)"),
+    ("check", "CHECK", "regression gate for CI: evaluate a spec's tasks, hold them to its rules (exit 1 on a failure)"),
+    ("trend", "TREND", "one evaluation repeated over time: changes from run to run, and of the reported model"),
+    ("export", "EXPORT", "export runs to MLflow: workbench export mlflow RUN... [--tracking-uri URI]"),
+    ("report", "REPORT", "one self-contained HTML report of runs, a suite or a leaderboard (opens offline)"),
 )
 
 
@@ -63,15 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help (0), or a bad option already reported as one `workbench:` line (2)
         return int(stop.code or 0)
     try:
-        run(args, "workbench " + shlex.join(argv))
+        status = run(args, "workbench " + shlex.join(argv))
     except WorkbenchError as error:
         notice(str(error))
         return 2
-    return 0
+    return status or 0
 
 
-def run(args: argparse.Namespace, command: str) -> None:
-    """Run one subcommand and print its result."""
+def run(args: argparse.Namespace, command: str) -> int | None:
+    """Run one subcommand and print its result; a status to exit with where the command has one (check: 1 when a
+    rule failed)."""
     from . import api
     from .leaderboards import Leaderboard
     from .settings import data_dir
@@ -116,9 +121,25 @@ def run(args: argparse.Namespace, command: str) -> None:
         result = commands.compare(args)
         print(result.summary())
         show(result.flips())
+    elif args.command == "trend":
+        print(commands.trend(args).summary())
     elif args.command == "score":
         result = commands.score(args, command)
         show(result.summary(), drop=("run_id", "seconds"))
+    elif args.command == "export":
+        exported = commands.export(args)
+        for row in exported.to_dict("records"):
+            where = row["url"] or f"{exported.attrs['tracking_uri']}, experiment {row['experiment']!r}"
+            print(f"run {row['run_id']} -> MLflow run {row['mlflow_run_id']} ({row['action']}): {where}")
+    elif args.command == "report":
+        print(commands.report(args).summary())
+    elif args.command == "check":
+        result = commands.check(args)
+        print(result.summary())
+        if args.junit:
+            print(f"JUnit XML written to {args.junit}")
+        return result.exit_code
+    return None
 
 
 if __name__ == "__main__":

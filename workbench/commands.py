@@ -69,6 +69,36 @@ def compare(args: Any) -> Any:
     return comparison.compare(**options.kwargs(options.COMPARE, args))
 
 
+def trend(args: Any) -> Any:
+    """``workbench.trend``: every complete run of one evaluation over time."""
+    from .trends import trend as follow
+
+    return follow(**options.kwargs(options.TREND, args))
+
+
+def export(args: Any) -> Any:
+    """``workbench.export_mlflow`` over the runs named (``workbench export mlflow RUN...``): a table of the
+    workbench run ids and the MLflow runs they went to."""
+    from .mlflow_export import export_mlflow
+
+    return export_mlflow(*args.runs, **options.kwargs(options.EXPORT, args))
+
+
+def check(args: Any) -> Any:
+    """``workbench.check``: the regression gate of a spec file (a ``CheckResult``)."""
+    from . import gate
+
+    return gate.check(**options.kwargs(options.CHECK, args))
+
+
+def report(args: Any) -> Any:
+    """``workbench.report`` of the runs, groups or suites named: the file written (``reports.Written``: its path
+    and a one-line ``summary()``)."""
+    from .reports import write_report
+
+    return write_report(*args.items, **options.kwargs(options.REPORT, args))
+
+
 def score(args: Any, command: str, resolve: Callable[[Any], Any] | None = None) -> Any:
     from . import scoring
 

@@ -55,6 +55,19 @@ def show_result(result: Any) -> None:
     return None
 
 
+def file_link(path, summary: str):
+    """A link to a written file (relative to the notebook's folder where it lies below it, as IPython's FileLink)
+    and a line saying what it holds; both escaped."""
+    import os
+    from urllib.parse import quote
+
+    from .views.html import HTML, escape
+
+    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    link = f'<a href="{escape(quote(shown))}" target="_blank">{escape(shown)}</a>'
+    return HTML(f"{link}<br><span>{escape(summary)}</span>")
+
+
 def report(error: WorkbenchError) -> None:
     notice(str(error))
 
@@ -169,7 +182,8 @@ class WorkbenchMagics(Magics):
 
 @magics_class
 class TextMagics(Magics):
-    """%llm_ppl, %%llm_grid, %llm_compare and %llm_score: perplexity, prompt grids, run comparison, scoring."""
+    """%llm_ppl, %%llm_grid, %llm_compare, %llm_trend, %llm_report and %llm_score: perplexity, prompt grids, run
+    comparison, one evaluation over time, a report in one HTML file, scoring."""
 
     def _value(self, text: str):
         """A variable of the notebook when ``text`` names one, else ``text`` itself (a path, task or text)."""
@@ -239,6 +253,42 @@ class TextMagics(Magics):
         display(shown(result.table()))
         show_figure(result.figure())
         return result.flips()
+
+    @with_options(options.TREND)
+    @line_magic
+    def llm_trend(self, line: str):
+        """One evaluation repeated over time: each run's score with its 95% interval, the change from the run before
+        (paired, significant ones marked) and what the model's endpoint reported (changes marked), then a chart.
+
+        Example: %llm_trend gsm8k --model openai:gpt-4o-mini --metric exact_match_strict
+        """
+        args = magic_arguments.parse_argstring(self.llm_trend, line)
+        try:
+            result = commands.trend(args)
+        except WorkbenchError as error:
+            return report(error)
+        display(result)
+        show_figure(result.figure())
+        return None
+
+    @with_options(options.REPORT)
+    @line_magic
+    def llm_report(self, line: str):
+        """Write one self-contained HTML report (opens offline in any browser, fetches nothing) of runs, a group or
+        suite (its members' newest complete runs) or two runs with their paired comparison; shows a link to it.
+
+        Example: %llm_report 1a2b3c4d 5e6f7a8b -o report.html
+        A result in a variable: %llm_report _leaderboard -o board.html
+        """
+        args = magic_arguments.parse_argstring(self.llm_report, line)
+        args.items = [self._value(item) for item in args.items]  # a notebook variable, or the text unquoted
+        args.path, args.title = self._value(args.path), args.title and self._value(args.title)
+        try:
+            written = commands.report(args)
+        except WorkbenchError as error:
+            return report(error)
+        display(file_link(written.path, written.summary()))
+        return None
 
     @with_options(options.SCORE)
     @line_magic

@@ -31,10 +31,27 @@ from .parsing import (
     turns,
 )
 from .spec import SHELLS, Option, Table, add_arguments, call_text, config, key_fields, kwargs, magic
-from .tables import ARENA, COMPARE, EVAL, GRID, JUDGE, PPL, RATE, RUNS, SCORE, STORE, TABLES
+from .tables import (
+    ARENA,
+    CHECK,
+    COMPARE,
+    EVAL,
+    EXPORT,
+    GRID,
+    JUDGE,
+    PPL,
+    RATE,
+    REPORT,
+    RUNS,
+    SCORE,
+    STORE,
+    TABLES,
+    TREND,
+)
 
 __all__ = [
-    "ARENA", "COMPARE", "EVAL", "GRID", "JUDGE", "PPL", "RATE", "REFERENCE", "RUNS", "SCORE", "SHELLS", "STORE",
-    "TABLES", "TEXT_PARAMS", "Option", "Table", "add_arguments", "call_text", "config", "grid_prompts", "is_file",
-    "key_fields", "kwargs", "magic", "parse_params", "prompt_options", "rubric", "split_list", "texts", "turns",
+    "ARENA", "CHECK", "COMPARE", "EVAL", "EXPORT", "GRID", "JUDGE", "PPL", "RATE", "REFERENCE", "REPORT", "RUNS",
+    "SCORE", "SHELLS", "STORE", "TABLES", "TEXT_PARAMS", "TREND", "Option", "Table", "add_arguments", "call_text",
+    "config", "grid_prompts", "is_file", "key_fields", "kwargs", "magic", "parse_params", "prompt_options", "rubric",
+    "split_list", "texts", "turns",
 ]  # fmt: skip

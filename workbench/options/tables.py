@@ -1,4 +1,4 @@
-"""The tables: every option of every command (eval, runs, ppl, grid, compare, score, judge, rate, arena)."""
+"""The tables: every option of every command (eval, runs, ppl, grid, compare, score, judge, rate, arena, trend)."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ GRID: list[Option] = [
     Option(
         "metrics",
         ("--metrics",),
-        "Comma-separated metrics (default chrf,rougeL with a reference).",
+        "Comma-separated metrics (default chrf,rougeL with a reference): ours, evaluate:NAME or a script's path.",
         parse=split_list,
         config=True,
     ),
@@ -209,7 +209,7 @@ SCORE: list[Option] = [
     Option(
         "metrics",
         ("--metrics",),
-        "Comma-separated metrics (default bleu,chrf,rougeL).",
+        "Comma-separated metrics (default bleu,chrf,rougeL): ours, evaluate:NAME or a script's path.",
         default="bleu,chrf,rougeL",
         parse=split_list,
         config=True,
@@ -357,6 +357,85 @@ ARENA: list[Option] = [
     STORE,
 ]
 
+TREND: list[Option] = [
+    Option("task", help="The task whose repeated runs to follow, e.g. gsm8k."),
+    Option(
+        "model",
+        ("--model", "-m"),
+        f"The model as it was evaluated, e.g. openai:gpt-4o-mini (default {DEFAULT_MODEL}).",
+        default=DEFAULT_MODEL,
+    ),
+    Option("metric", ("--metric",), "Metric to follow (default: the task's headline metric, e.g. acc)."),
+    Option("limit", ("--limit",), "Only runs made with this --limit (default: as the newest run).", type=int),
+    Option("shots", ("--shots",), "Only runs made with this --shots (default: as the newest run).", type=int),
+    Option(
+        "mode",
+        ("--mode",),
+        "Only runs scored this way (default: as the newest run).",
+        choices=("loglikelihood", "generate"),
+    ),
+    Option(
+        "chat",
+        ("--chat",),
+        "Only runs made with --chat (default: as the newest run).",
+        action="store_true",
+        parse=lambda chat: True if chat else None,  # left out: any, as the newest run
+    ),
+    Option(
+        "max_new_tokens", ("--max-new-tokens",), "Only runs made with this cap (default: as the newest run).", type=int
+    ),
+    Option("data", ("--data",), "Only runs of this data file (default: as the newest run)."),
+    STORE,
+]
+
+CHECK: list[Option] = [
+    Option(
+        "spec",
+        help="The gate spec: a YAML file naming the tasks, model(s), settings, baseline and rules (docs/ci-gate.md).",
+    ),
+    Option("junit", ("--junit",), "Also write JUnit XML for CI systems (one test case per rule) to this file."),
+    Option(
+        "save_baseline",
+        ("--save-baseline",),
+        "Write a baseline file (JSON, each item's values) from this check's runs, to commit and name in the spec "
+        "as baseline: {file: ...}.",
+    ),
+    STORE,
+]
+
+EXPORT: list[Option] = [
+    Option("target", help="Where to export: mlflow.", choices=("mlflow",), keyword=False),
+    Option("runs", help="Run ids (or prefixes) to export; `workbench runs` lists them.", nargs="+", keyword=False),
+    Option(
+        "tracking_uri",
+        ("--tracking-uri",),
+        "MLflow tracking URI, e.g. http://127.0.0.1:5000 (default: MLflow's own, $MLFLOW_TRACKING_URI or "
+        "sqlite:///mlflow.db). A login is read from MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD.",
+    ),
+    Option("experiment", ("--experiment",), "MLflow experiment (made when missing).", default="workbench"),
+    Option(
+        "tag_model_version",
+        ("--tag-model-version",),
+        "Also write the scores as tags on the MLflow registry version each run evaluated (mlflow:models:/... models).",
+        action="store_true",
+    ),
+    STORE,
+]
+
+REPORT: list[Option] = [
+    Option(
+        "items",
+        help="Run ids (or prefixes; `workbench runs` lists them), or a group or suite name (e.g. arc: the newest "
+        "complete runs of its members).",
+        nargs="+",
+        keyword=False,
+        metavar="RUN_OR_SUITE",
+    ),
+    Option("path", ("--output", "-o"), "The HTML file to write (default report.html).", default="report.html"),
+    Option("title", ("--title",), "The report's title (default: what it shows)."),
+    STORE,
+]
+
 # command name -> its table, for the shells and the tests
 TABLES: dict[str, list[Option]] = {
     "eval": EVAL,
@@ -368,4 +447,8 @@ TABLES: dict[str, list[Option]] = {
     "judge": JUDGE,
     "rate": RATE,
     "arena": ARENA,
+    "check": CHECK,
+    "trend": TREND,
+    "export": EXPORT,
+    "report": REPORT,
 }
