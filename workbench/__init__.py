@@ -37,6 +37,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # LLM-as-a-judge and API models
     "judge": ("judge.core", "judge"),
     "JudgeResult": ("judge.results", "JudgeResult"),
+    # a judge calibrated against people's votes; also workbench.judge.calibrate (judge.core.judge carries it)
+    "calibrate_judge": ("judge.calibration", "calibrate"),
+    "CalibrationResult": ("judge.calibration", "CalibrationResult"),
     "set_price": ("models.pricing", "set_price"),
     "LocalServer": ("models.serve", "LocalServer"),
 }

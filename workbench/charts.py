@@ -418,3 +418,43 @@ def trend_chart(table: pd.DataFrame, metric: str, title: str):
         legend={"orientation": "h"},
     )
     return fig
+
+
+def calibration_bars(summary: pd.DataFrame, judge: str, published: dict[str, dict[str, float]], source: str):
+    """A judge's agreement with people, S1 (ties) and S2 (no ties) with 95% intervals, beside published bars."""
+    import plotly.graph_objects as go
+
+    setups = ("S1, ties", "S2, no ties")
+    rows = summary.set_index("metric")
+    mine = rows.loc[[f"agreement with human ({s})" for s in setups]]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=list(setups),
+            y=mine["value"],
+            name=html.escape(f"{judge} vs human (this calibration)"),
+            error_y=interval_bars(mine["value"], mine["ci95_low"], mine["ci95_high"]),
+            customdata=mine[["ci95_low", "ci95_high", "n"]].to_numpy(),
+            hovertemplate="%{x}: %{y:.0%}<br>95% CI [%{customdata[0]:.0%}, %{customdata[1]:.0%}], "
+            "%{customdata[2]} votes<extra></extra>",
+        )
+    )
+    for name, figures in published.items():
+        label = html.escape(f"{name} (paper)")
+        fig.add_trace(
+            go.Bar(
+                x=list(setups),
+                y=[figures["s1"], figures["s2"]],
+                name=label,
+                opacity=0.6,
+                hovertemplate="%{x}: %{y:.0%}<extra>" + label + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=html.escape(f"Agreement with human experts: {judge} beside {source}"),
+        barmode="group",
+        yaxis={"title": "agreement", "range": [0, 1], "tickformat": ".0%"},
+        template="plotly_white",
+        legend={"orientation": "h"},
+    )
+    return fig

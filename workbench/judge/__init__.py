@@ -5,6 +5,7 @@
     result.summary(); result.figure(); result.view()                        # tables, chart, rationales
     workbench.judge.radar(result, other_result)                             # several models on one radar
     result.agreement(arena="...")                                           # judge vs people (S1 / S2)
+    workbench.judge.calibrate(judge="openai:gpt-4o", dataset="mt_bench_human")  # the paper's experiment
 
 This package is also callable (``workbench.judge(...)`` runs :func:`core.judge`), so importing it never
 hides the API function of the same name. Its modules load on first use, so importing it costs nothing.
@@ -17,9 +18,14 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["JudgeResult", "category_table", "judge", "parse_rating", "parse_verdict", "radar", "render"]
+__all__ = [
+    "CalibrationResult", "JudgeResult", "calibrate", "category_table", "judge", "parse_rating", "parse_verdict",
+    "radar", "render",
+]  # fmt: skip
 _WHERE = {
     "judge": "core",
+    "calibrate": "calibration",
+    "CalibrationResult": "calibration",
     "JudgeResult": "results",
     "category_table": "results",
     "radar": "results",

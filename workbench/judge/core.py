@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .results import JudgeResult
 
 MODES = {"single": "single", "pairwise": "pair", "pair": "pair"}
+SAMPLING = {"temperature": 0.0, "seed": None}  # how judge.judge asks: greedily (recorded with every judge run)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LETTER = re.compile(r"[^\W\d_]")
 
@@ -283,7 +284,7 @@ def judge(
         source="runs:" + ",".join(run_ids),
         data_fingerprint=data_fp,
         template=json.dumps(used, ensure_ascii=False, indent=1),
-        config=config,
+        config={**config, **SAMPLING},  # recorded, not in the key: keys of earlier judge runs stay the same
         key=key,
         command=command or options.call_text("judge", options.JUDGE, {**values, "mode": mode}),
         n_items=len(calls),
@@ -292,13 +293,20 @@ def judge(
     with judge_run.recording():
         pending = [c for c in calls if (c.doc_id, c.turn, c.swapped) not in judge_run.done]
         if pending:
-            _ask(load(), pending, mode_key, judge_run.run_id, db, max_new_tokens, batch_size)
+            ask(load(), pending, mode_key, judge_run.run_id, db, max_new_tokens, batch_size)
         result = JudgeResult.load(judge_run.run_id, db.path, judged=judged)
     judge_run.finish(result.compute_metrics())
     return JudgeResult.load(judge_run.run_id, db.path, judged=judged, resumed=len(judge_run.done))
 
 
-def _ask(
+def _calibrate(*args: Any, **kwargs: Any) -> Any:
+    """``workbench.judge.calibrate``: see :func:`workbench.judge.calibration.calibrate`."""
+    from .calibration import calibrate
+
+    return calibrate(*args, **kwargs)
+
+
+def ask(
     model: Model,
     calls: Sequence[Call],
     mode: str,
@@ -306,12 +314,15 @@ def _ask(
     db: Store,
     max_new_tokens: int,
     batch_size: int,
+    temperature: float = 0.0,
+    seed: int | None = None,
 ) -> None:
+    """Ask the judge every call, saving each reply (with its verdict) as it returns."""
     from tqdm.auto import tqdm
 
     from ..engine.answering import advance, answer_each
 
-    requests = [GenerateRequest(c.messages, max_new_tokens=max_new_tokens, temperature=0.0) for c in calls]
+    requests = [GenerateRequest(c.messages, max_new_tokens, temperature, seed=seed) for c in calls]
     with tqdm(total=len(calls), desc=f"judging | {model.name}", unit="call") as bar:
         answer_each(
             model,
@@ -320,3 +331,8 @@ def _ask(
             batch_size=batch_size,
             progress=advance(bar),
         )
+
+
+# ``workbench.judge`` is this function (the package's lazy exports) or the callable package, depending on which was
+# imported first; both reach the calibration as ``workbench.judge.calibrate`` (loaded on first call).
+judge.calibrate = _calibrate  # type: ignore[attr-defined]

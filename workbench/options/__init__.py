@@ -39,6 +39,7 @@ from .tables import (
     EXPORT,
     GRID,
     JUDGE,
+    JUDGE_CALIBRATE,
     PPL,
     RATE,
     REPORT,
@@ -50,8 +51,8 @@ from .tables import (
 )
 
 __all__ = [
-    "ARENA", "CHECK", "COMPARE", "EVAL", "EXPORT", "GRID", "JUDGE", "PPL", "RATE", "REFERENCE", "REPORT", "RUNS",
-    "SCORE", "SHELLS", "STORE", "TABLES", "TEXT_PARAMS", "TREND", "Option", "Table", "add_arguments", "call_text",
-    "config", "grid_prompts", "is_file", "key_fields", "kwargs", "magic", "parse_params", "prompt_options", "rubric",
-    "split_list", "texts", "turns",
+    "ARENA", "CHECK", "COMPARE", "EVAL", "EXPORT", "GRID", "JUDGE", "JUDGE_CALIBRATE", "PPL", "RATE", "REFERENCE",
+    "REPORT", "RUNS", "SCORE", "SHELLS", "STORE", "TABLES", "TEXT_PARAMS", "TREND", "Option", "Table", "add_arguments",
+    "call_text", "config", "grid_prompts", "is_file", "key_fields", "kwargs", "magic", "parse_params", "prompt_options",
+    "rubric", "split_list", "texts", "turns",
 ]  # fmt: skip
