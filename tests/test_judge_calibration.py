@@ -241,3 +241,20 @@ def test_a_served_model_as_the_judge_on_rows_in_the_datasets_schema(served, proj
     s1 = result.summary().set_index("metric").loc["agreement with human (S1, ties)"]
     assert s1["n"] == 2 - unreadable and (s1["value"] != s1["value"] or 0 <= s1["value"] <= 1)
     assert html.escape(saved["judge_output"].iloc[0]) in result._repr_html_() or not len(result.disagreements())
+
+
+def test_magic_and_cli_reach_calibrate_and_report_bad_input(project, capsys):
+    from IPython.testing.globalipapp import get_ipython
+
+    from workbench import cli
+
+    path = project / "votes.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in ROWS[:2]), encoding="utf-8")
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "workbench")
+    assert ip.run_line_magic("llm_judge_calibrate", f"--judge smollm2-135m --dataset {path} --limit 0") is None
+    assert "limit must be a whole number of at least 1" in capsys.readouterr().err
+    assert ip.run_line_magic("llm_judge_calibrate", "--judge smollm2-135m --dataset nowhere.csv") is None
+    assert "No file" in capsys.readouterr().err
+    assert cli.main(["judge-calibrate", "--dataset", str(path), "--turns", "3"]) == 2
+    assert "Name the judge to calibrate" in capsys.readouterr().err

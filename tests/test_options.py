@@ -15,6 +15,7 @@ import workbench
 import workbench.widgets
 from workbench import api, cli, commands, comparison, grids, magics, options, scoring
 from workbench.errors import WorkbenchError
+from workbench.judge import calibration as judge_calibration
 from workbench.judge import core as judge_core
 from workbench.store import run_key
 
@@ -218,6 +219,7 @@ TABLE_FUNCTIONS = [
     ("COMPARE", comparison.compare, ()),
     ("SCORE", scoring.score, ()),
     ("JUDGE", judge_core.judge, ()),
+    ("JUDGE_CALIBRATE", judge_calibration.calibrate, ()),
     ("RATE", lambda: workbench.rate, ()),
     ("ARENA", lambda: workbench.arena, ()),
 ]
@@ -237,7 +239,8 @@ def test_every_flag_of_the_cli_eval_parser_is_a_keyword_of_evaluate():
 @pytest.mark.parametrize(
     "magic, table",
     [("llm_eval", "EVAL"), ("llm_runs", "RUNS"), ("llm_rate", "RATE"), ("llm_arena", "ARENA"), ("llm_ppl", "PPL"),
-     ("llm_grid", "GRID"), ("llm_compare", "COMPARE"), ("llm_score", "SCORE"), ("llm_judge", "JUDGE")],
+     ("llm_grid", "GRID"), ("llm_compare", "COMPARE"), ("llm_score", "SCORE"), ("llm_judge", "JUDGE"),
+     ("llm_judge_calibrate", "JUDGE_CALIBRATE")],
 )  # fmt: skip
 def test_the_magics_parse_exactly_their_tables(magic, table):
     expected = [o.name for o in getattr(options, table) if "magic" in o.shells]

@@ -20,6 +20,7 @@ SUBCOMMANDS = (  # name, table in workbench.options (None: no options), help
     ("compare", "COMPARE", "paired comparison of two runs"),
     ("score", "SCORE", "score existing predictions against references (no model)"),
     ("judge", "JUDGE", "LLM-as-a-judge: grade a run's answers, or compare two runs (both orders)"),
+    ("judge-calibrate", "JUDGE_CALIBRATE", "a judge's agreement with human pairwise votes (MT-Bench paper, S1/S2)"),
     ("check", "CHECK", "regression gate for CI: evaluate a spec's tasks, hold them to its rules (exit 1 on a failure)"),
     ("trend", "TREND", "one evaluation repeated over time: changes from run to run, and of the reported model"),
     ("export", "EXPORT", "export runs to MLflow: workbench export mlflow RUN... [--tracking-uri URI]"),
@@ -110,6 +111,11 @@ def run(args: argparse.Namespace, command: str) -> int | None:
         print(result)
         show(result.summary())
         print(f"judge run {result.run_id} saved in {result.store_path}; judge usage: {result.usage()}")
+    elif args.command == "judge-calibrate":
+        calibrated = commands.judge_calibrate(args, command)
+        print(calibrated)
+        show(calibrated.summary())
+        print(f"judge run {calibrated.run_id} saved in {calibrated.store_path}")
     elif args.command == "ppl":
         result = commands.perplexity(args, command)
         show(result.summary(), drop=("run_id",))

@@ -120,6 +120,13 @@ def judge(args: Any, command: str) -> Any:
     return api.judge(command=command, **judge_kwargs(args))
 
 
+def judge_calibrate(args: Any, command: str) -> Any:
+    """``workbench.judge.calibrate``: a judge's agreement with people's pairwise votes."""
+    from .judge.calibration import calibrate
+
+    return calibrate(command=command, **options.kwargs(options.JUDGE_CALIBRATE, args))
+
+
 def newest_run(store: Any = None, partial: bool = False) -> str:
     """The newest run with outputs to rate, for ``%llm_rate`` without a run id; prints which it picked and the
     newer runs it passed over: runs without outputs (perplexity runs) and, unless ``partial``, unfinished ones."""

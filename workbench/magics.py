@@ -309,7 +309,8 @@ class TextMagics(Magics):
 
 @magics_class
 class JudgeMagics(Magics):
-    """%llm_judge: an LLM grades a run's answers (1-10) or compares two runs' answers in both orders."""
+    """%llm_judge: an LLM grades a run's answers (1-10) or compares two runs' answers in both orders;
+    %llm_judge_calibrate: how well a judge agrees with people's pairwise votes."""
 
     @with_options(options.JUDGE)
     @line_magic
@@ -327,6 +328,26 @@ class JudgeMagics(Magics):
         user_ns(self)["_judged"] = result
         print(result)
         display(shown(result.summary()))
+        show_figure(result.figure())
+        display(result.view(limit=10))
+        return None
+
+    @with_options(options.JUDGE_CALIBRATE)
+    @line_magic
+    def llm_judge_calibrate(self, line: str):
+        """Calibrate a judge against people's pairwise votes (MT-Bench's human judgments, a file or arena votes):
+        agreement with ties (S1) and without (S2), kappa, position and length bias, beside the paper's figures.
+
+        Example: %llm_judge_calibrate --judge openai:gpt-4o-mini --limit 100
+        Your own votes: %llm_judge_calibrate --judge openai:MODEL@http://127.0.0.1:8000/v1 --dataset votes.jsonl
+        """
+        args = magic_arguments.parse_argstring(self.llm_judge_calibrate, line)
+        try:
+            result = commands.judge_calibrate(args, f"%llm_judge_calibrate {line.strip()}")
+        except WorkbenchError as error:
+            return report(error)
+        user_ns(self)["_calibrated"] = result
+        print(result)
         show_figure(result.figure())
         display(result.view(limit=10))
         return None

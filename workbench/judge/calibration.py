@@ -40,7 +40,7 @@ def calibrate(
     dataset: Any = "mt_bench_human",
     *,
     limit: int | None = None,
-    turns: Sequence[int] = TURNS,
+    turns: Sequence[int] | None = None,
     repeats: int = 1,
     temperature: float = 0.0,
     seed: int | None = None,
@@ -57,8 +57,9 @@ def calibrate(
 
     ``dataset``: 'mt_bench_human' (the hub's ``lmsys/mt_bench_human_judgments``, both splits), a JSONL/JSON/CSV/
     Parquet file or a DataFrame in its schema, or 'arena' / 'arena:NAME' (this store's A/B votes). ``limit``:
-    the first N judged pairs. ``turns``: 1, 2 or both. ``stop_unreadable``: stop when that many first judge
-    calls hold no readable verdict at all (None: never). Repeating the call resumes it; a finished one is reopened.
+    the first N judged pairs. ``turns``: [1], [2] or both (default). ``stop_unreadable``: stop when that many
+    first judge calls hold no readable verdict at all (None: never). Repeating the call resumes it; a finished
+    one is reopened.
     """
     from ..data import fingerprint
     from ..run import lifecycle
@@ -70,7 +71,7 @@ def calibrate(
         check_count(name, value, 1)
     check_count("repeats", repeats, 1, required=True)
     check_count("stop_unreadable", stop_unreadable, 1)
-    turns = [turns] if isinstance(turns, int) else list(turns)
+    turns = list(TURNS) if turns is None else [turns] if isinstance(turns, int) else list(turns)
     if not turns or any(t not in TURNS for t in turns):
         raise WorkbenchError(f"turns are MT-Bench's turns 1 and/or 2, e.g. turns=[1] (got {turns!r}).")
     if language not in ("auto", *prompts.WORDINGS):

@@ -95,10 +95,10 @@ def ratio_interval(questions: Sequence[str], hits: np.ndarray, counted: np.ndarr
     if len(set(questions)) < 2 or not counted.any():
         return (float("nan"), float("nan"))
     owner, counts = resample_counts(questions)
-    per_q = np.zeros((2, counts.shape[1]))
-    np.add.at(per_q, (0, owner), hits)
-    np.add.at(per_q, (1, owner), counted)
-    num, den = counts @ per_q[0], counts @ per_q[1]
+    n_questions = counts.shape[1]
+    per_hits = np.bincount(owner, weights=hits.astype(float), minlength=n_questions)
+    per_counted = np.bincount(owner, weights=counted.astype(float), minlength=n_questions)
+    num, den = counts @ per_hits, counts @ per_counted
     values = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
     return _percentiles(values)
 

@@ -444,7 +444,6 @@ JUDGE_CALIBRATE: list[Option] = [
         "turns",
         ("--turns",),
         "Turns to judge, e.g. 1 or 1,2 (default both).",
-        default=(1, 2),
         parse=turns,
         config=True,
         key=True,
