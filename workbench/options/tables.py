@@ -253,6 +253,45 @@ PARTIAL = Option(
     action="store_true",
 )
 
+# options of both judge commands (workbench.judge and workbench.judge.calibrate)
+JUDGE_PROMPT = [
+    Option(
+        "language",
+        ("--language",),
+        "Judge prompt language.",
+        default="auto",
+        choices=("auto", "en", "ko"),
+        config=True,
+        key=True,
+    ),
+    Option(
+        "terse",
+        ("--terse",),
+        "End prompts with a short verdict cue (small local judges need it).",
+        default=False,
+        action="store_true",
+        config=True,
+        key=True,
+    ),
+]
+JUDGE_MAX_NEW_TOKENS = Option(
+    "max_new_tokens",
+    ("--max-new-tokens",),
+    "Longest judge reply (default 1024).",
+    default=1024,
+    type=int,
+    config=True,
+    key=True,
+)
+JUDGE_BATCH = Option("batch_size", help="Judge prompts sent at once.", default=8, shells=(), call="never")
+
+
+def judge_turns(help_text: str) -> Option:
+    """--turns of a judge command: turn numbers, recorded as a list."""
+    return Option("turns", ("--turns",), help_text, parse=turns, config=True, key=True,
+                  recorded=lambda t: list(t) if t else None)  # fmt: skip
+
+
 JUDGE: list[Option] = [
     Option(
         "runs",
@@ -282,47 +321,14 @@ JUDGE: list[Option] = [
         config=True,
         key=True,
     ),
-    Option(
-        "turns",
-        ("--turns",),
-        "Judge only these turns, e.g. 1 or 1,2 (default: every turn).",
-        parse=turns,
-        config=True,
-        key=True,
-        recorded=lambda t: list(t) if t else None,
-    ),
-    Option(
-        "language",
-        ("--language",),
-        "Judge prompt language.",
-        default="auto",
-        choices=("auto", "en", "ko"),
-        config=True,
-        key=True,
-    ),
-    Option(
-        "terse",
-        ("--terse",),
-        "End prompts with a short verdict cue (small local judges need it).",
-        default=False,
-        action="store_true",
-        config=True,
-        key=True,
-    ),
+    judge_turns("Judge only these turns, e.g. 1 or 1,2 (default: every turn)."),
+    *JUDGE_PROMPT,
     Option("limit", ("--limit",), "Judge only the first N items.", type=int, config=True, key=True),
-    Option(
-        "max_new_tokens",
-        ("--max-new-tokens",),
-        "Longest judge reply (default 1024).",
-        default=1024,
-        type=int,
-        config=True,
-        key=True,
-    ),
+    JUDGE_MAX_NEW_TOKENS,
     PARTIAL,
     SEPARATE,
     STORE,
-    Option("batch_size", help="Judge prompts sent at once.", default=8, shells=(), call="never"),
+    JUDGE_BATCH,
     Option(
         "temperature",
         help="Judges answer greedily.",
@@ -440,15 +446,7 @@ JUDGE_CALIBRATE: list[Option] = [
         recorded=lambda d: "dataframe" if hasattr(d, "columns") else str(d),
     ),
     Option("limit", ("--limit",), "Judge only the first N judged pairs.", type=int, config=True, key=True),
-    Option(
-        "turns",
-        ("--turns",),
-        "Turns to judge, e.g. 1 or 1,2 (default both).",
-        parse=turns,
-        config=True,
-        key=True,
-        recorded=lambda t: list(t) if t else None,
-    ),
+    judge_turns("Turns to judge, e.g. 1 or 1,2 (default both)."),
     Option(
         "repeats",
         ("--repeats",),
@@ -468,33 +466,8 @@ JUDGE_CALIBRATE: list[Option] = [
         key=True,
     ),
     Option("seed", ("--seed",), "Sampling seed (repeat k asks with seed + k).", type=int, config=True, key=True),
-    Option(
-        "language",
-        ("--language",),
-        "Judge prompt language.",
-        default="auto",
-        choices=("auto", "en", "ko"),
-        config=True,
-        key=True,
-    ),
-    Option(
-        "terse",
-        ("--terse",),
-        "End prompts with a short verdict cue (small local judges need it).",
-        default=False,
-        action="store_true",
-        config=True,
-        key=True,
-    ),
-    Option(
-        "max_new_tokens",
-        ("--max-new-tokens",),
-        "Longest judge reply (default 1024).",
-        default=1024,
-        type=int,
-        config=True,
-        key=True,
-    ),
+    *JUDGE_PROMPT,
+    JUDGE_MAX_NEW_TOKENS,
     Option(
         "stop_unreadable",
         help="Stop when this many first judge calls hold no readable verdict (None: never stop).",
@@ -502,7 +475,7 @@ JUDGE_CALIBRATE: list[Option] = [
         shells=(),
         config=True,
     ),
-    Option("batch_size", help="Judge prompts sent at once.", default=8, shells=(), call="never"),
+    JUDGE_BATCH,
     SEPARATE,
     STORE,
 ]
