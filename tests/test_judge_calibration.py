@@ -158,6 +158,10 @@ def test_a_judge_with_no_readable_verdict_stops_early(project):
     with pytest.raises(WorkbenchError, match=r"scripted-judge gave no readable verdict .* first 4 replies") as info:
         workbench.judge.calibrate(judge=judge, dataset=rows, turns=[1], stop_unreadable=4, batch_size=1)
     assert len(judge.calls) == 4 and "<b>both</b>" in str(info.value) and len(str(info.value)) < 600
+    # never stopping: every verdict is counted as unreadable, none is scored, nothing disagrees
+    kept = workbench.judge.calibrate(judge=judge, dataset=rows.head(2), turns=[1], stop_unreadable=None)
+    assert kept.metrics["unreadable"] == 2 and kept.metrics["s1"] != kept.metrics["s1"]  # NaN: nothing compared
+    assert kept.disagreements().empty and "unreadable" in repr(kept)
 
 
 def test_bad_input_names_the_fix(project, tmp_path):

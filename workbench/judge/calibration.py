@@ -223,7 +223,7 @@ class CalibrationResult:
     def disagreements(self) -> pd.DataFrame:
         """Each human vote the judge's verdict disagrees with (ties counted as one verdict), with both answers."""
         rows = matched(self.votes, self.verdicts, "human")
-        rows = rows[[not (j == o or (j == "tie" and o == "tie")) for j, o in zip(rows["judge"], rows["other"])]]
+        rows = rows[(rows["judge"] != rows["other"]).to_numpy(dtype=bool)]  # both 'tie' agree (ties are one verdict)
         info = self.verdicts.set_index("pair")
         out = rows.join(info[["model_a", "model_b", "question", "answer_a", "answer_b", "outcome", "rationale"]],
                         on="pair")  # fmt: skip
