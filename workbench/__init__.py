@@ -35,9 +35,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "export_mlflow": ("mlflow_export", "export_mlflow"),  # runs as MLflow runs (params, metrics, items, report)
     **{n: ("scoring", n) for n in ("score", "ScoreResult", "perplexity", "PerplexityResult")},
     # LLM-as-a-judge and API models
-    "judge": ("judge.core", "judge"),
+    "judge": ("judge", ""),  # the callable package: workbench.judge(run) runs judge.core.judge; .calibrate, .radar
     "JudgeResult": ("judge.results", "JudgeResult"),
-    # a judge calibrated against people's votes; also workbench.judge.calibrate (judge.core.judge carries it)
+    # a judge calibrated against people's votes (also workbench.judge.calibrate)
     "calibrate_judge": ("judge.calibration", "calibrate"),
     "CalibrationResult": ("judge.calibration", "CalibrationResult"),
     "set_price": ("models.pricing", "set_price"),
@@ -52,7 +52,8 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     module, attr = _EXPORTS[name]
-    return getattr(importlib.import_module(f".{module}", __name__), attr)
+    found = importlib.import_module(f".{module}", __name__)
+    return getattr(found, attr) if attr else found
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -299,13 +299,6 @@ def judge(
     return JudgeResult.load(judge_run.run_id, db.path, judged=judged, resumed=len(judge_run.done))
 
 
-def _calibrate(*args: Any, **kwargs: Any) -> Any:
-    """``workbench.judge.calibrate``: see :func:`workbench.judge.calibration.calibrate`."""
-    from .calibration import calibrate
-
-    return calibrate(*args, **kwargs)
-
-
 def ask(
     model: Model,
     calls: Sequence[Call],
@@ -331,8 +324,3 @@ def ask(
             batch_size=batch_size,
             progress=advance(bar),
         )
-
-
-# ``workbench.judge`` is this function (the package's lazy exports) or the callable package, depending on which was
-# imported first; both reach the calibration as ``workbench.judge.calibrate`` (loaded on first call).
-judge.calibrate = _calibrate  # type: ignore[attr-defined]
