@@ -261,3 +261,30 @@ def test_magic_and_cli_reach_calibrate_and_report_bad_input(project, capsys):
     assert "No file" in capsys.readouterr().err
     assert cli.main(["judge-calibrate", "--dataset", str(path), "--turns", "3"]) == 2
     assert "Name the judge to calibrate" in capsys.readouterr().err
+
+
+def test_second_turns_are_judged_with_the_whole_conversation(project):
+    def two_turns(qid, a, b, winner, turn):
+        first = ["Write a word.", "Now a longer one."]
+        conv = [lambda ans: [m for q, x in zip(first, ans) for m in chat(q, x)]][0]
+        return {"question_id": qid, "model_a": "m1", "model_b": "m2", "winner": winner, "judge": "expert_0",
+                "conversation_a": conv(a), "conversation_b": conv(b), "turn": turn}  # fmt: skip
+
+    rows = pd.DataFrame([two_turns(1, ["hi", "hello there"], ["hey", "yo"], "model_a", 1),
+                         two_turns(1, ["hi", "hello there"], ["hey", "yo"], "model_a", 2)])  # fmt: skip
+
+    def judge_reply(text: str) -> str:  # m1's "hello there" wins turn 2; turn 1 ("hi" / "hey") is a tie
+        if "hello there" not in text:
+            return "[[C]]"
+        return "[[A]]" if text.index("hello there") < text.index("yo") else "[[B]]"
+
+    judge = ScriptedJudge(judge_reply)
+    result = workbench.judge.calibrate(judge=judge, dataset=rows)
+    names = [r.prompt[-1]["content"] for r in judge.calls]
+    assert len(names) == 4 and sum("Now a longer one." in n for n in names) == 2
+    table = result.table()
+    assert set(table["turn"]) == {"1", "2", "all"}
+    s1 = table[table["metric"] == "agreement with human (S1, ties)"].set_index("turn")["value"]
+    assert s1["2"] == 1.0 and s1["all"] == pytest.approx(s1[["1", "2"]].mean())
+    assert s1["1"] == 0.0  # a tie against the expert's m1
+    assert result.figure().data[0].type == "bar" and "hey" in result._repr_html_()  # the turn-1 disagreement
