@@ -12,11 +12,10 @@ import os
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import workbench
-from workbench import cli, options
+from workbench import cli, metrics, options
 from workbench.errors import WorkbenchError
 from workbench.evaluation import EvalResult
 from workbench.human import items as judged_items
@@ -45,9 +44,10 @@ def saved_run(values, *, task="arc_easy", model="m", config=None, outputs=None, 
         records.append({"doc_id": i, "gold": 0, "pred": 0 if v else 1, "acc": float(v), "choices": choices,
                         "prompt": f"{padding}Question: question {i}?\nAnswer:", "item_fp": f"fp{i}"})  # fmt: skip
     store.add_samples(run_id, records)
-    mean, se = float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(len(values)))
+    acc = [float(v) for v in values]  # aggregated as a task aggregates acc: mean, stderr, interval clipped to [0, 1]
+    mean, se = metrics.mean(acc), metrics.mean_stderr(acc)
     store.finish_run(
-        run_id, {"n": len(values), "acc": mean, "acc_stderr": se, "acc_ci95": [mean - 1.96 * se, mean + 1.96 * se]}
+        run_id, {"n": len(values), "acc": mean, "acc_stderr": se, "acc_ci95": list(metrics.normal_ci(mean, se))}
     )
     return run_id
 
