@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +20,7 @@ from typing import Any
 
 from ..errors import WorkbenchError
 from ..run.records import ITEM_FP
+from ..writing import write_whole
 from .spec import SETTINGS, Baseline, Check
 
 FORMAT = "workbench-baseline/1"
@@ -91,25 +90,7 @@ def write(path: str | Path, entries: Iterable[dict[str, Any]], spec: str) -> Pat
     for i, e in enumerate(entries):
         rows = ",\n".join("    " + json.dumps(r, ensure_ascii=False, default=str) for r in e["items"]["rows"])
         text = text.replace(json.dumps(f"{marker}{i}"), "[\n" + rows + "\n   ]" if rows else "[]")
-    return write_whole(target, (text + "\n").encode())
-
-
-def write_whole(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it: the file is whole or untouched."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise WorkbenchError(f"Cannot write {target}: {exc.strerror or exc}. Name a folder you can write to.") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_whole(target, (text + "\n").encode(), "the baseline file", make_folder=True)
 
 
 class Files:

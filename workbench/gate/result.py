@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .baseline import write_whole
+from ..writing import write_whole
 from .rules import Outcome, num, signed
 
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
@@ -161,7 +161,8 @@ class CheckResult:
                 )
                 failure.text = _xml_text(f"{o.label} (run {o.run_id}): {o.detail}")
         ET.indent(root)
-        return write_whole(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
+        xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        return write_whole(path, xml, "JUnit XML", make_folder=True)
 
 
 def _difference(o: Outcome) -> str:

@@ -14,14 +14,12 @@ import gzip
 import hashlib
 import json
 import math
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkbenchError
 from ..views.html import escape
+from ..writing import write_whole
 
 SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
@@ -95,30 +93,5 @@ def html_page(title: str, data: dict[str, Any]) -> str:
 
 
 def write(path: Path, page: str) -> Path:
-    """``page`` into ``path`` through a temporary file in the same folder, renamed over it when complete."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise WorkbenchError(f"Cannot write the report to {path}: folder {folder} does not exist. Create it first.")
-    if path.is_dir():
-        raise WorkbenchError(
-            f"Cannot write the report to {path}: it is a folder. Name a file, e.g. {path}/report.html."
-        )
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise WorkbenchError(
-            f"Cannot write the report to {path}: {error.strerror}. Choose a writable folder."
-        ) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(page)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise WorkbenchError(f"Cannot write the report to {path}: {error.strerror}. Nothing was written.") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """``page`` into ``path``, whole or not at all (:func:`workbench.writing.write_whole`)."""
+    return write_whole(path, page.encode("utf-8"), "the report")
