@@ -1,11 +1,13 @@
 """Models behind an OpenAI-compatible endpoint: OpenAI, vLLM, TGI, llama.cpp's server, Ollama, `transformers serve`.
 
-Specs: ``openai:gpt-4o-mini`` (OpenAI, or ``$OPENAI_BASE_URL`` when set) and ``openai:MODEL@http://host:port/v1``.
+Specs: ``openai:gpt-4o-mini`` (OpenAI, or ``$OPENAI_BASE_URL`` when set) and ``openai:MODEL@http://host:port/v1``;
+``openai:MODEL@URL1,URL2,...`` spreads the requests over several servers of the same model (replicas.py).
 
 The key comes from the environment at the moment of each request and is kept nowhere else: not in the
 spec, the run record, the model object or any message. ``OPENAI_API_KEY`` is sent only to OpenAI (or to
 ``$OPENAI_BASE_URL``, as the official client does); any other endpoint reads its own variable,
 ``WORKBENCH_API_KEY_<HOST>_<PORT>`` (see :func:`key_variable`), and gets no key when that is unset.
+Retries, timeouts and the spreading over replicas are replicas.py's, shared with the completions backend.
 
 Only chat completions are used: chat endpoints return no log-probabilities for the prompt, so this backend
 answers generation requests and refuses log-likelihood ones with an explanation.
@@ -13,15 +15,11 @@ answers generation requests and refuses log-likelihood ones with an explanation.
 
 from __future__ import annotations
 
-import logging
 import os
-import random
 import re
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..engine.concurrency import as_finished
@@ -37,8 +35,11 @@ from .base import (
     LoglikelihoodResponse,
     Progress,
 )
+from .replicas import Replicas, split_urls
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .loading import LoadSettings
+    from .registry import ModelSpec
 
 PREFIX = "openai:"
 OPENAI_URL = "https://api.openai.com/v1"
@@ -48,7 +49,6 @@ CONCURRENCY_ENV = "WORKBENCH_API_CONCURRENCY"
 TIMEOUT_ENV = "WORKBENCH_API_TIMEOUT"
 RETRIES_ENV = "WORKBENCH_API_RETRIES"
 SPEC = re.compile(r"^openai:(?P<model>[^@\s]+?)(?:@(?P<url>https?://\S+))?$")
-RETRY_STATUS = {408, 409, 429}  # and every 5xx
 
 
 def is_api_spec(spec: str) -> bool:
@@ -63,17 +63,24 @@ def parse_spec(spec: str) -> tuple[str, str]:
         raise WorkbenchError(
             f"Cannot read the API model spec {spec!r}. Write `openai:MODEL` (OpenAI, or $OPENAI_BASE_URL when set) "
             "or `openai:MODEL@http://HOST:PORT/v1` for another OpenAI-compatible server (vLLM, TGI, Ollama, "
-            "llama.cpp, transformers serve)."
+            "llama.cpp, transformers serve), or `openai:MODEL@URL1,URL2` for several replicas of one model."
         )
-    url = (m["url"] or os.environ.get(BASE_URL_ENV) or OPENAI_URL).rstrip("/")
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        clean = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-        raise WorkbenchError(
-            f"The endpoint URL of {m['model']!r} carries credentials. Remove them from the URL and put the key in "
-            f"${key_variable(clean)} instead; keys are never written into model specs or run records."
-        )
-    return m["model"], url
+    urls = endpoint_urls(m["model"], m["url"] or os.environ.get(BASE_URL_ENV) or OPENAI_URL)
+    return m["model"], ",".join(urls)
+
+
+def endpoint_urls(model: str, text: str) -> list[str]:
+    """The replica URLs of ``text`` (``URL`` or ``URL1,URL2,...``); a URL carrying credentials is refused
+    without repeating them."""
+    for url in text.split(","):
+        parts = urlsplit(url.strip())
+        if parts.username or parts.password:
+            clean = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+            raise WorkbenchError(
+                f"The endpoint URL of {model!r} carries credentials. Remove them from the URL and put the key in "
+                f"${key_variable(clean)} instead; keys are never written into model specs or run records."
+            )
+    return split_urls(text)
 
 
 def key_variable(base_url: str) -> str:
@@ -112,11 +119,12 @@ def _env_number(name: str, default: float, minimum: float) -> float:
 
 
 class OpenAIModel:
-    """A chat-completions endpoint as a workbench Model (generation only).
+    """A chat-completions endpoint (or several replicas of one) as a workbench Model (generation only).
 
-    ``concurrency`` requests are in flight at once; timeouts, connection failures, 408/409/429 and 5xx
-    answers and malformed bodies are retried ``max_retries`` times with exponential backoff (honouring
-    Retry-After); 401/403 and 404 stop at once with a message naming the fix.
+    ``concurrency`` requests are in flight at once on each replica; timeouts, connection failures, 408/409/429
+    and 5xx answers and malformed bodies are retried ``max_retries`` times with exponential backoff (honouring
+    Retry-After), on another replica where there is one; 401/403 and 404 stop at once with a message naming the
+    fix (see replicas.py).
 
     ``timeout`` (``$WORKBENCH_API_TIMEOUT``, default 120 s) is a deadline for each attempt as a whole:
     connecting, sending and receiving the last byte of the answer. A server that trickles its answer (so no
@@ -135,23 +143,22 @@ class OpenAIModel:
         backoff: float = 1.0,
         max_backoff: float = 60.0,
     ):
-        import httpx
-
         self.model = model
-        self.base_url = base_url.rstrip("/")
+        self.urls = split_urls(base_url)
+        self.base_url = ",".join(self.urls)
         self.name = name or f"{PREFIX}{model}@{self.base_url}"
-        self.key_env = key_variable(self.base_url)
-        self.concurrency = int(concurrency or _env_number(CONCURRENCY_ENV, 4, 1))
-        self.timeout = float(timeout or _env_number(TIMEOUT_ENV, 120.0, 0.001))
-        self.max_retries = int(max_retries if max_retries is not None else _env_number(RETRIES_ENV, 5, 0))
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self._client = httpx.Client(timeout=self.timeout)
-        if urlsplit(self.base_url).hostname == "api.openai.com" and not os.environ.get(self.key_env):
+        self.replicas = connect(self.urls, self.name, model, concurrency, timeout, max_retries, backoff, max_backoff)
+        self.key_env = self.replicas.replicas[0].key_env
+        if urlsplit(self.urls[0]).hostname == "api.openai.com" and not os.environ.get(self.key_env):
             raise WorkbenchError(
                 f"{self.name} needs an API key: set ${self.key_env} in the environment (for example in the shell that "
                 "starts Jupyter, or with os.environ in the notebook). Keys are read per request and never saved."
             )
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at once on each replica."""
+        return self.replicas.per_replica
 
     @classmethod
     def from_spec(cls, spec: str) -> OpenAIModel:
@@ -159,12 +166,11 @@ class OpenAIModel:
         return cls(model, url, name=spec.strip())
 
     def __repr__(self) -> str:
-        state = "set" if os.environ.get(self.key_env) else "not set"
-        return f"OpenAIModel({self.model!r} at {self.base_url}, key from ${self.key_env} ({state}))"
+        return f"OpenAIModel({self.model!r} at {self.base_url}, {key_states(self.replicas)})"
 
     @property
     def capabilities(self) -> Capabilities:
-        return replace(API, concurrency=self.concurrency)
+        return replace(API, concurrency=self.replicas.concurrency)
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -175,6 +181,7 @@ class OpenAIModel:
             "fingerprint": f"api:{self.model}@{self.base_url}",
             "backend": "openai-compatible",
             "key_variable": self.key_env,
+            **({"replicas": len(self.urls)} if len(self.urls) > 1 else {}),
         }
 
     # ---- log-likelihoods: refused ------------------------------------------------------------
@@ -203,7 +210,7 @@ class OpenAIModel:
 
         At most ``concurrency`` requests are in flight; an interrupted caller loses only those.
         """
-        calls = as_finished(lambda pair: self._complete(pair[1]), enumerate(requests), self.concurrency)
+        calls = as_finished(lambda pair: self._complete(pair[1]), enumerate(requests), self.replicas.concurrency)
         for (i, _), response in calls:
             if progress:
                 progress(1)
@@ -217,7 +224,7 @@ class OpenAIModel:
         )
         body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": request.temperature}
         # OpenAI's newer models take max_completion_tokens; other servers know max_tokens
-        if urlsplit(self.base_url).hostname == "api.openai.com":
+        if urlsplit(self.urls[0]).hostname == "api.openai.com":
             body["max_completion_tokens"] = request.max_new_tokens
         else:
             body["max_tokens"] = request.max_new_tokens
@@ -227,151 +234,79 @@ class OpenAIModel:
             body["seed"] = request.seed
         return body
 
-    def _headers(self) -> dict[str, str]:
-        key = os.environ.get(self.key_env)
-        return {"Authorization": f"Bearer {key}"} if key else {}
-
-    def _redact(self, text: str) -> str:
-        key = os.environ.get(self.key_env)
-        return text.replace(key, "***") if key else text
-
     def _complete(self, request: GenerateRequest) -> GenerateResponse:
-        import httpx
-
-        url = f"{self.base_url}/chat/completions"
-        body = self._body(request)
-        for attempt in range(self.max_retries + 1):
-            started = time.monotonic()
-            wait_s = None
-            try:
-                resp = self._post(url, body)
-            except httpx.TimeoutException:
-                reason = f"no complete answer within {self.timeout:g} s"
-            except httpx.TransportError as exc:
-                reason = f"could not connect ({type(exc).__name__}); is the server running?"
-            else:
-                status = resp.status_code
-                if status == 200:
-                    try:
-                        return self._response(resp.json(), request, time.monotonic() - started, attempt + 1)
-                    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-                        reason = f"a malformed answer (not chat-completion JSON): {self._redact(resp.text[:200])!r}"
-                elif status in (401, 403):
-                    raise WorkbenchError(
-                        f"{self.base_url} refused the request for {self.model!r} (HTTP {status}: "
-                        f"{self._server_message(resp)}). Set ${self.key_env} to a valid key for this endpoint "
-                        f"({'it is set but was not accepted' if os.environ.get(self.key_env) else 'it is not set'})."
-                    )
-                elif status == 404:
-                    raise WorkbenchError(
-                        f"{self.base_url} has no model {self.model!r} or no /chat/completions route (HTTP 404: "
-                        f"{self._server_message(resp)}). Check the model name ({self.base_url}/models lists them) "
-                        "and that the URL ends with the API root, usually /v1."
-                    )
-                elif status == 429 and "insufficient_quota" in resp.text:
-                    raise WorkbenchError(
-                        f"{self.base_url} says the account behind ${self.key_env} has no quota left (HTTP 429, "
-                        "insufficient_quota); retrying will not help. Add credit or use another key."
-                    )
-                elif status in RETRY_STATUS or status >= 500:
-                    reason = f"HTTP {status} ({self._server_message(resp)})"
-                    wait_s = _retry_after(resp.headers.get("retry-after"))
-                else:
-                    raise WorkbenchError(
-                        f"{self.base_url} rejected the request for {self.model!r} (HTTP {status}: "
-                        f"{self._server_message(resp)})."
-                    )
-            if attempt == self.max_retries:
-                raise WorkbenchError(
-                    f"{self.name}: gave up after {attempt + 1} attempts; the last got {reason}. Answers already "
-                    "received are saved: run the same call again to resume."
-                )
-            delay = min(self.max_backoff, wait_s if wait_s is not None else self.backoff * 2**attempt)
-            delay *= 1 + 0.25 * random.random() if wait_s is None else 1
-            log.warning("%s: %s; retry %d of %d in %.1f s", self.model, reason, attempt + 1, self.max_retries, delay)
-            time.sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _post(self, url: str, body: dict[str, Any]) -> Any:
-        """POST ``body`` and read the whole answer within ``self.timeout`` seconds, or raise httpx.TimeoutException.
-
-        httpx's own timeouts limit each network operation, so an answer arriving one byte at a time never
-        trips them. The exchange runs in a helper thread that stops at the first chunk past the deadline (or
-        at a read that waits ``timeout``); this thread waits for it until the deadline and no longer.
-        """
-        import httpx
-
-        deadline = time.monotonic() + self.timeout
-        request = self._client.build_request("POST", url, json=body, headers=self._headers(), timeout=self.timeout)
-        outcome: dict[str, Any] = {}
-        done = threading.Event()
-
-        def exchange() -> None:
-            try:
-                resp = self._client.send(request, stream=True)
-                try:
-                    chunks = []
-                    for chunk in resp.iter_raw():  # as sent: httpx.Response decodes it below
-                        chunks.append(chunk)
-                        if time.monotonic() > deadline:
-                            raise httpx.ReadTimeout("the answer did not end before the deadline", request=request)
-                finally:
-                    resp.close()
-                outcome["response"] = httpx.Response(
-                    resp.status_code, headers=resp.headers, content=b"".join(chunks), request=request
-                )
-            except BaseException as exc:  # handed to the waiting thread, which raises it
-                outcome["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=exchange, name=f"{self.model}-request", daemon=True).start()
-        if not done.wait(max(0.0, deadline - time.monotonic())):
-            raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s", request=request)
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["response"]
-
-    def _server_message(self, resp: Any) -> str:
-        try:
-            err = resp.json().get("error") or resp.json().get("detail") or resp.text
-            text = err.get("message", str(err)) if isinstance(err, dict) else str(err)
-        except (ValueError, AttributeError):
-            text = resp.text
-        return self._redact(" ".join(text.split())[:300]) or resp.reason_phrase
+        return self.replicas.post(
+            "/chat/completions",
+            self._body(request),
+            lambda data, seconds, attempts: self._response(data, request, seconds, attempts),
+            "chat-completion",
+        )
 
     def _response(self, data: dict, request: GenerateRequest, seconds: float, attempts: int) -> GenerateResponse:
         choice = data["choices"][0]
-        content = choice["message"].get("content")
-        text = content or ""
-        if not isinstance(text, str):
-            raise TypeError("content is not text")
-        for stop in request.stop:
-            text = text.split(stop)[0]
-        usage = data.get("usage") or {}
-        return GenerateResponse(
-            text,
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            extra={
-                "finish_reason": choice.get("finish_reason"),
-                # what the endpoint says it is: recorded per item and per run (run/provenance.py)
-                SERVED_MODEL: data.get("model"),
-                SYSTEM_FINGERPRINT: data.get("system_fingerprint"),
-                "usage_reported": bool(usage),
-                "seconds": round(seconds, 3),
-                "attempts": attempts,
-                # an answer without content (a refusal, a tool call, a filtered reply): kept as "", and counted
-                **({"no_content": True} if content is None else {}),
-            },
-        )
+        return answer(data, choice["message"].get("content"), request, seconds, attempts)
 
     def close(self) -> None:
-        self._client.close()
+        self.replicas.close()
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
+def connect(
+    urls: list[str],
+    name: str,
+    model: str,
+    concurrency: int | None,
+    timeout: float | None,
+    max_retries: int | None,
+    backoff: float,
+    max_backoff: float,
+) -> Replicas:
+    """The replicas of an endpoint model, with the settings given or else those of the environment
+    (``$WORKBENCH_API_CONCURRENCY`` per replica, ``$WORKBENCH_API_TIMEOUT``, ``$WORKBENCH_API_RETRIES``)."""
+    return Replicas(
+        urls,
+        label=name,
+        model=model,
+        concurrency=int(concurrency or _env_number(CONCURRENCY_ENV, 4, 1)),
+        timeout=float(timeout or _env_number(TIMEOUT_ENV, 120.0, 0.001)),
+        max_retries=int(max_retries if max_retries is not None else _env_number(RETRIES_ENV, 5, 0)),
+        backoff=backoff,
+        max_backoff=max_backoff,
+    )
+
+
+def answer(
+    data: dict[str, Any], content: Any, request: GenerateRequest, seconds: float, attempts: int
+) -> GenerateResponse:
+    """The GenerateResponse for the generated ``content`` of an endpoint's answer ``data`` (chat or completions):
+    cut at the stop strings, with the token usage, what the endpoint says it is, and the attempts it took."""
+    choice = data["choices"][0]
+    text = content or ""
+    if not isinstance(text, str):
+        raise TypeError("content is not text")
+    for stop in request.stop:
+        text = text.split(stop)[0]
+    usage = data.get("usage") or {}
+    return GenerateResponse(
+        text,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        extra={
+            "finish_reason": choice.get("finish_reason"),
+            # what the endpoint says it is: recorded per item and per run (run/provenance.py)
+            SERVED_MODEL: data.get("model"),
+            SYSTEM_FINGERPRINT: data.get("system_fingerprint"),
+            "usage_reported": bool(usage),
+            "seconds": round(seconds, 3),
+            "attempts": attempts,
+            # an answer without content (a refusal, a tool call, a filtered reply): kept as "", and counted
+            **({"no_content": True} if content is None else {}),
+        },
+    )
+
+
+def key_states(replicas: Replicas) -> str:
+    """Where each replica's key comes from and whether it is set (never the key)."""
+    return ", ".join(
+        f"key from ${r.key_env} ({'set' if os.environ.get(r.key_env) else 'not set'})"
+        for r in {r.key_env: r for r in replicas.replicas}.values()
+    )

@@ -20,8 +20,9 @@ from typing import Any
 
 from ..errors import WorkbenchError, notice, suggest
 from ..settings import cache_dir
-from .base import API, LOCAL, Capabilities, LocalModel, Model, RollingRequest
+from .base import LOCAL, Capabilities, LocalModel, Model, RollingRequest
 from .cache import made_once
+from .loading import DEFAULT, LoadSettings
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,23 @@ ACCEPTED_FORMS = (
     "an alias ({aliases}), a path to a .gguf file, a local transformers directory (with config.json), "
     "or a Hugging Face hub id such as 'HuggingFaceTB/SmolLM2-135M-Instruct' (optionally '@revision'); "
     "API models are 'openai:MODEL' or 'openai:MODEL@http://HOST:PORT/v1'; MLflow registry models are "
-    "'mlflow:models:/NAME/VERSION' or 'mlflow:models:/NAME@ALIAS'"
+    "'mlflow:models:/NAME/VERSION' or 'mlflow:models:/NAME@ALIAS'; models served elsewhere are "
+    "'completions:MODEL@http://HOST:PORT/v1' (log-likelihoods from an inference server); a GGUF file run by "
+    "llama.cpp is 'llamacpp:PATH.gguf' (or an alias); vLLM in this process is 'vllm:MODEL'"
 )
+
+# Backends named by a scheme ("SCHEME:REST"), each a module imported only when a spec names it. A module provides
+# parse(spec_text) -> ModelSpec (the spec's form checked, nothing contacted), capabilities(spec) -> Capabilities,
+# fingerprint(spec) -> str and load(spec, settings) -> Model; ACCEPTS_SETTINGS = True where --device/--dtype
+# apply (weights loaded in this process). Nothing outside models/ knows which backends exist.
+SCHEMES: dict[str, str] = {
+    "openai": "workbench.models.openai",
+    "completions": "workbench.models.completions",
+    "llamacpp": "workbench.models.llamacpp",
+    "vllm": "workbench.models.vllm_engine",
+}
+SCHEME = re.compile(r"^(?P<scheme>[a-z]+):")
+BACKEND_NAMES = {"llamacpp": "llama.cpp", "transformers": "transformers"}  # as identities record them
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 LEGACY_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(@[\w./-]+)?$")  # no namespace; a name near an alias is a typo
 
@@ -99,11 +115,10 @@ def resolve(spec: str) -> ModelSpec:
             f"e.g. model='{DEFAULT_MODEL}'."
         )
     spec = spec.strip()
-    if spec.startswith("openai:"):  # an OpenAI-compatible HTTP endpoint, see models/openai.py
-        from .openai import parse_spec
-
-        model, url = parse_spec(spec)
-        return ModelSpec(spec, "api", f"{model}@{url}")
+    backend = _backend_module(spec)
+    if backend is not None:
+        parsed: ModelSpec = backend.parse(spec)
+        return parsed
     if spec.startswith("mlflow:"):  # a version in the MLflow model registry, downloaded once (mlflow_registry.py)
         from . import mlflow_registry
 
@@ -130,6 +145,38 @@ def resolve(spec: str) -> ModelSpec:
         f"Unknown model {spec!r}.{suggest(spec, ALIASES)} A model must be "
         f"{ACCEPTED_FORMS.format(aliases=', '.join(ALIASES))}."
     )
+
+
+def _backend_module(spec: str) -> Any:
+    """The backend module a ``SCHEME:`` spec names, imported now; None for other specs."""
+    m = SCHEME.match(spec.strip())
+    if not m or m["scheme"] not in SCHEMES:
+        return None
+    import importlib
+
+    return importlib.import_module(SCHEMES[m["scheme"]])
+
+
+def _module_for(spec: ModelSpec, settings: LoadSettings) -> Any:
+    """The backend module that loads ``spec`` with ``settings``; None for the transformers backend."""
+    if settings.backend == "llama.cpp":
+        if spec.kind not in ("gguf", "llamacpp"):
+            raise WorkbenchError(
+                f"--backend llama.cpp runs GGUF files; {spec.name!r} is not one. Give an alias "
+                f"({', '.join(ALIASES)}) or a .gguf path, or leave --backend out."
+            )
+        import importlib
+
+        return importlib.import_module(SCHEMES["llamacpp"])
+    module = _backend_module(spec.name) if spec.kind not in ("gguf", "dir", "hub", "mlflow") else None
+    if module is not None and not settings.is_default and not getattr(module, "ACCEPTS_SETTINGS", False):
+        raise WorkbenchError(
+            f"{spec.name}: --device, --dtype, --adapter and --backend apply to weights loaded in this process; this "
+            "model is answered elsewhere. Leave them out (set the precision and devices where it is served)."
+        )
+    if settings.backend == "transformers" and module is not None:
+        raise WorkbenchError(f"--backend transformers loads local weights; {spec.name!r} is not such a model.")
+    return module
 
 
 def _package_dirs(package: str) -> list[Path]:
@@ -240,20 +287,24 @@ def file_fingerprint(path: Path) -> str:
 
 def weights_fingerprint(spec: ModelSpec) -> str:
     """A content hash of the weights (GGUF file, or config + weight files of a directory)."""
-    if spec.kind == "api":  # weights behind an endpoint are not ours to hash
-        return f"api:{spec.location}"
+    module = _backend_module(spec.name) if spec.kind not in ("gguf", "dir", "hub", "mlflow") else None
+    if module is not None:  # a scheme's own: weights behind an endpoint are not ours to hash
+        fingerprint: str = module.fingerprint(spec)
+        return fingerprint
     if spec.kind == "gguf":
         return "sha256:" + file_fingerprint(Path(spec.location))
     if spec.kind in ("dir", "mlflow"):
-        root = Path(spec.location)
-        files = sorted(
-            p for p in root.iterdir() if p.suffix in {".safetensors", ".bin", ".json", ".model"} and p.is_file()
-        )
-        h = hashlib.sha256()
-        for p in files:
-            h.update(f"{p.name}:{file_fingerprint(p)}\n".encode())
-        return "sha256:" + h.hexdigest()
+        return folder_fingerprint(Path(spec.location))
     return f"hub:{spec.location}@{spec.revision or 'main'}"
+
+
+def folder_fingerprint(root: Path) -> str:
+    """A content hash of a transformers (or adapter) folder: its config and weight files."""
+    files = sorted(p for p in root.iterdir() if p.suffix in {".safetensors", ".bin", ".json", ".model"} and p.is_file())
+    h = hashlib.sha256()
+    for p in files:
+        h.update(f"{p.name}:{file_fingerprint(p)}\n".encode())
+    return "sha256:" + h.hexdigest()
 
 
 def dequantized_dir(spec: ModelSpec) -> Path:
@@ -280,53 +331,30 @@ def _dequantize(gguf: Path, digest: str, target: Path, tmp: Path) -> None:
     (tmp / "workbench.json").write_text(json.dumps({"gguf": str(gguf), "sha256": digest}))
 
 
-def load(spec_text: str) -> Model:
-    """Load a model for scoring: an OpenAIModel for an API model, else an HFModel."""
-    from .hf import HFModel
-
+def load(spec_text: str, settings: LoadSettings = DEFAULT) -> Model:
+    """Load a model for scoring: a scheme's backend (API, server, llama.cpp, vLLM), else an HFModel on the device
+    and in the number format ``settings`` ask for, with an adapter merged in where one is given."""
     spec = resolve(spec_text)
-    if spec.kind == "api":
-        from .openai import OpenAIModel
+    resolved = settings.resolved()
+    if resolved.dtype == "bfloat16" and resolved.device == "cpu":
+        notice("bfloat16 on the CPU: supported, but most CPUs compute it slower than float32.")
+    module = _module_for(spec, resolved)
+    if module is not None:
+        model: Model = module.load(spec, resolved)
+        return model
+    from .hf import HFModel
+    from .transformers_loading import load_weights
 
-        return OpenAIModel.from_spec(spec_text)
-    fingerprint = weights_fingerprint(spec)
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    source = spec.location
-    if spec.kind == "gguf":
-        source = str(dequantized_dir(spec))
-    kwargs: dict[str, Any] = {"revision": spec.revision} if spec.revision else {}
-    from huggingface_hub import utils as hub_utils
-    from transformers.utils import logging as transformers_logging
-
-    bars, hub_bars = transformers_logging.is_progress_bar_enabled(), not hub_utils.are_progress_bars_disabled()
-    transformers_logging.disable_progress_bar()  # no "Loading weights" bar (this turns the hub's off too)
-    if hub_bars:
-        hub_utils.enable_progress_bars()  # a hub model's download keeps its bar
+    identity = describe(spec_text, settings)
+    source = str(dequantized_dir(spec)) if spec.kind == "gguf" else spec.location
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
+        model_obj, tokenizer = load_weights(source, spec.revision, resolved)
     except OSError as exc:
         raise WorkbenchError(
             f"Could not load model {spec_text!r} from {source!r}: {str(exc).rstrip('. ')}. If you are offline, use a "
             f"local directory, a .gguf file or an alias ({', '.join(ALIASES)}) instead of a hub id."
         ) from None
-    finally:
-        if bars:
-            transformers_logging.enable_progress_bar()
-        if not hub_bars:
-            hub_utils.disable_progress_bars()
-    identity = {
-        "name": spec.name,
-        "kind": spec.kind,
-        "location": spec.location,
-        "fingerprint": fingerprint,
-        "backend": "transformers",
-        "dtype": "float32",
-        **_registry(spec),
-    }
-    return HFModel(spec.name, model, tokenizer, identity)
+    return HFModel(spec.name, model_obj, tokenizer, identity)
 
 
 def load_local(spec_text: str) -> LocalModel:
@@ -338,14 +366,19 @@ def load_local(spec_text: str) -> LocalModel:
     return model
 
 
-def capabilities(spec_text: str) -> Capabilities:
+def capabilities(spec_text: str, settings: LoadSettings = DEFAULT) -> Capabilities:
     """What the model named by ``spec_text`` can answer, without loading it."""
-    return API if resolve(spec_text).kind == "api" else LOCAL
+    spec = resolve(spec_text)
+    module = _module_for(spec, settings)
+    if module is None:
+        return LOCAL
+    able: Capabilities = module.capabilities(spec)
+    return able
 
 
-def check_requests(spec_text: str, request_kinds: set[type]) -> None:
+def check_requests(spec_text: str, request_kinds: set[type], settings: LoadSettings = DEFAULT) -> None:
     """Refuse, before any run is created or weights loaded, requests the model cannot answer, naming the fix."""
-    refused = capabilities(spec_text).refuses(request_kinds)
+    refused = capabilities(spec_text, settings).refuses(request_kinds)
     if refused:
         from .openai import refusal
 
@@ -353,11 +386,40 @@ def check_requests(spec_text: str, request_kinds: set[type]) -> None:
         raise refusal(spec_text.strip(), what)
 
 
-def describe(spec_text: str) -> dict[str, Any]:
-    """Identity of a model without loading it (for run records and resume keys)."""
+def describe(spec_text: str, settings: LoadSettings = DEFAULT) -> dict[str, Any]:
+    """Identity of a model without loading it (for run records and resume keys): the weights, the backend that
+    runs them and, for weights loaded here, the resolved device, number format and adapter (see ``load_key``)."""
     spec = resolve(spec_text)
-    return {"name": spec.name, "kind": spec.kind, "location": spec.location, "fingerprint": weights_fingerprint(spec),
-            **_registry(spec)}  # fmt: skip
+    identity = {"name": spec.name, "kind": spec.kind, "location": spec.location,
+                "fingerprint": weights_fingerprint(spec), **_registry(spec)}  # fmt: skip
+    module = _module_for(spec, settings)
+    if module is not None and settings.backend is None:  # a scheme's backend
+        if spec.kind != "api":  # chat endpoints recorded no backend before the schemes existed: their keys stay
+            scheme = SCHEME.match(spec.name)
+            identity["backend"] = BACKEND_NAMES.get(scheme["scheme"], scheme["scheme"]) if scheme else spec.kind
+        if settings.is_default:
+            return identity
+    resolved = settings.resolved()
+    identity.update(resolved.recorded())
+    identity.setdefault("backend", "transformers")
+    if resolved.adapter:
+        folder = Path(resolved.adapter).expanduser().resolve()
+        identity["adapter"] = {"path": str(folder), "fingerprint": folder_fingerprint(folder)}
+    return identity
+
+
+def load_key(identity: dict[str, Any]) -> dict[str, Any]:
+    """What a model's load settings add to a run key: nothing for float32 on the CPU through the spec's own
+    backend without an adapter (the keys runs had before these settings existed); else device, dtype and backend,
+    and the adapter's weights fingerprint."""
+    out: dict[str, Any] = {}
+    device, dtype, backend = identity.get("device"), identity.get("dtype"), identity.get("backend")
+    if device not in (None, "cpu") or dtype not in (None, "float32") or backend not in (None, "transformers"):
+        # a backend of its own (llama.cpp, vLLM, a server) answers differently from the same weights here
+        out.update({"device": device, "dtype": dtype, "backend": backend})
+    if isinstance(identity.get("adapter"), dict):
+        out["adapter"] = identity["adapter"]["fingerprint"]
+    return out
 
 
 def _registry(spec: ModelSpec) -> dict[str, Any]:
