@@ -51,6 +51,30 @@ RETRIES_ENV = "WORKBENCH_API_RETRIES"
 SPEC = re.compile(r"^openai:(?P<model>[^@\s]+?)(?:@(?P<url>https?://\S+))?$")
 
 
+# ---- the backend's module functions (registry.SCHEMES) --------------------------------------------------------
+def parse(spec_text: str) -> ModelSpec:
+    """The ``openai:`` spec's form checked (nothing contacted); kind "api", location ``MODEL@URL[,URL...]``."""
+    from .registry import ModelSpec
+
+    model, url = parse_spec(spec_text)
+    return ModelSpec(spec_text.strip(), "api", f"{model}@{url}")
+
+
+def capabilities(spec: ModelSpec) -> Capabilities:
+    """Generation only, ``$WORKBENCH_API_CONCURRENCY`` requests in flight per replica."""
+    replicas = len(spec.location.rpartition("@")[2].split(","))
+    return replace(API, concurrency=int(_env_number(CONCURRENCY_ENV, 4, 1)) * replicas)
+
+
+def fingerprint(spec: ModelSpec) -> str:
+    """The model and where it is served: the weights behind an endpoint are not ours to hash."""
+    return f"api:{spec.location}"
+
+
+def load(spec: ModelSpec, settings: LoadSettings | None = None) -> OpenAIModel:
+    return OpenAIModel.from_spec(spec.name)
+
+
 def is_api_spec(spec: str) -> bool:
     """True for ``openai:...`` specs."""
     return spec.strip().startswith(PREFIX)
