@@ -50,7 +50,18 @@ def show_result(result: Any) -> None:
         display(shown(result.table().drop(columns=["model", "run_id"])))
         show_figure(result.figure())
         return None
-    display(shown(result.summary()))
+    from IPython import get_ipython
+
+    from .views.bundle import MIME, result_bundle
+
+    table = result.summary()
+    view, shell = shown(table), get_ipython()
+    if shell is None:  # no IPython display formatter: the plain table
+        display(view)
+    else:  # the table's own HTML and text, and the workbench bundle that JupyterLab's extension renders
+        data, metadata = shell.display_formatter.format(view)
+        title = f"{result.task} | {result.model} | run {result.run_id}"
+        display({**data, MIME: result_bundle(view, table, title)}, raw=True, metadata=metadata)
     show_figure(result.figure())
     return None
 

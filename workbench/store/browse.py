@@ -21,7 +21,7 @@ from .opening import _check_state, _inspect, _marks, check_path, connect, damage
 class BrowseStore(Store):
     """A project store opened only to read it: nothing is created, upgraded or written, even beside it."""
 
-    def __init__(self, path: str | Path):  # noqa: D107 - no super().__init__: it would create or upgrade
+    def __init__(self, path: str | Path):  # no super().__init__(): it would create or upgrade the file
         self.path = Path(path)
         self.from_env = self.found = False
         if not self.path.is_file():

@@ -170,7 +170,9 @@ def compare(store: BrowseStore, run_a: str, run_b: str, metric: str | None = Non
     c = compare_records(a, b, store.sample_records(run_a), store.sample_records(run_b), metric=metric)
     table = c.table().iloc[0].to_dict()
     flips = c.flips()
-    keep = [k for k in ("doc_id", "direction", "a", "b", "diff", "prompt", "prediction_a", "prediction_b") if k in flips]
+    keep = [
+        k for k in ("doc_id", "direction", "a", "b", "diff", "prompt", "prediction_a", "prediction_b") if k in flips
+    ]
     return clean(
         {
             "run_a": summary({**a, "n_scored": c.n_a}, {}),

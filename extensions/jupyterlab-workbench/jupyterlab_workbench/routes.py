@@ -91,7 +91,9 @@ class CompareHandler(StoreHandler):
     def answer(self, store: Any) -> Any:
         from . import payloads
 
-        return payloads.compare(store, self.get_argument("a"), self.get_argument("b"), self.get_argument("metric", None))
+        return payloads.compare(
+            store, self.get_argument("a"), self.get_argument("b"), self.get_argument("metric", None)
+        )
 
 
 def setup_route_handlers(web_app: Any) -> None:
