@@ -35,10 +35,10 @@ replica, ``$WORKBENCH_API_TIMEOUT``, ``$WORKBENCH_API_RETRIES``.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -140,9 +140,16 @@ def fingerprint(spec: ModelSpec) -> str:
 def load(spec: ModelSpec, settings: LoadSettings | None = None) -> CompletionsModel:
     """The model, once every replica has passed the checks of the module docstring."""
     found = options(spec.name)
+    windows = [served_window(spec.name, found.model, url) for url in found.urls]  # before a tokenizer is loaded
+    reported = [w for w in windows if w]
     tokenizer = load_tokenizer(found.tokenizer, spec.name)
     model = CompletionsModel(
-        spec.name, found.model, found.urls, tokenizer, tokenizer_source=found.tokenizer, max_length=found.max_length
+        spec.name,
+        found.model,
+        found.urls,
+        tokenizer,
+        tokenizer_source=found.tokenizer,
+        max_length=found.max_length or (min(reported) if reported else None),
     )
     model.check()
     return model
@@ -152,7 +159,7 @@ def load_tokenizer(source: str, spec_text: str) -> Any:
     """The tokenizer ``source`` names (an alias, .gguf file, directory or hub id), or a message naming the fix."""
     from transformers import AutoTokenizer
 
-    from .registry import resolve
+    from .registry import dequantized_dir, resolve
 
     fix = (
         f"Name the server's tokenizer at the end of the spec: `{spec_text.split('?')[0]}?tokenizer=DIR_OR_HUB_ID` "
@@ -165,9 +172,8 @@ def load_tokenizer(source: str, spec_text: str) -> Any:
     if where.kind not in ("gguf", "dir", "hub", "mlflow"):
         raise WorkbenchError(f"{spec_text}: {source!r} names no tokenizer here. {fix}")
     try:
-        if where.kind == "gguf":
-            path = Path(where.location)
-            return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        if where.kind == "gguf":  # the dequantized folder's (made once, then cached), as the other backends use
+            return AutoTokenizer.from_pretrained(str(dequantized_dir(where)))
         kwargs = {"revision": where.revision} if where.revision else {}
         return AutoTokenizer.from_pretrained(where.location, **kwargs)
     except (OSError, ValueError) as exc:
@@ -205,7 +211,7 @@ class CompletionsModel:
         self.replicas: Replicas = connect(
             self.urls, name, model, concurrency, timeout, max_retries, backoff, max_backoff
         )
-        self.window = max_length  # the server's context window (prompt and generated tokens); read by check()
+        self.window = max_length  # the server's context window (prompt and generated tokens)
         self.checked: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -363,19 +369,42 @@ class CompletionsModel:
     # ---- trust no server unchecked --------------------------------------------------------------------------
     def check(self) -> None:
         """Refuse, naming the problem, a replica whose prompt log-probabilities cannot be trusted (module
-        docstring); read the context window each reports."""
-        windows = []
+        docstring)."""
         for url in self.urls:
-            probe = Probe(self, url)
-            try:
-                windows.append(probe.window())
-            except BaseException:
-                probe.replicas.close()
-                raise
-            self.checked[url] = probe.run()
-        reported = [w for w in windows if w]
-        if self.window is None and reported:
-            self.window = min(reported)
+            self.checked[url] = Probe(self, url).run()
+
+
+def served_window(name: str, model: str, url: str) -> int | None:
+    """The context window the server at ``url`` reports for ``model`` (vLLM's max_model_len; None where it says
+    none), after checking that it answers and serves the model: one message for each failure."""
+    import httpx
+
+    from .openai import key_variable
+
+    key = os.environ.get(key_variable(url))
+    try:
+        resp = httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=10)
+    except httpx.HTTPError as exc:
+        raise WorkbenchError(
+            f"{name}: the server at {url} does not answer ({type(exc).__name__}). Start it, or check the host, port "
+            "and that the URL ends with the API root (usually /v1)."
+        ) from None
+    if resp.status_code in (401, 403):
+        raise WorkbenchError(
+            f"{url} refused to list its models (HTTP {resp.status_code}). Set ${key_variable(url)} to a valid key "
+            "for this server."
+        )
+    try:
+        served = {str(m["id"]): m for m in resp.json()["data"]}
+    except (ValueError, KeyError, TypeError):
+        return None  # no model list: the requests themselves will say whether the model is served
+    if served and model not in served:
+        raise WorkbenchError(
+            f"{name}: the server at {url} serves {', '.join(map(repr, served))}, not {model!r}. Write the served "
+            "name before the @ (and the tokenizer as ?tokenizer=... where that name is no tokenizer here)."
+        )
+    length = served.get(model, {}).get("max_model_len")
+    return int(length) if isinstance(length, int) and length > 2 else None
 
 
 def echoed(data: dict[str, Any], n: int) -> tuple[list[float], list[dict[str, float]], list[str]]:
@@ -405,36 +434,6 @@ class Probe:
             "log-likelihood tasks. Score by generation instead: `--mode generate` (mode='generate' in Python) "
             f"with `openai:{self.model.model}@{self.url}`, or serve the model with vLLM."
         )
-
-    def window(self) -> int | None:
-        """The context window the server reports for the model (vLLM's max_model_len), after checking that it
-        answers and serves the model."""
-        import httpx
-
-        try:
-            resp = self.replica.client.get(f"{self.url}/models", headers=self.replica.headers(), timeout=10)
-        except httpx.HTTPError as exc:
-            raise WorkbenchError(
-                f"{self.model.name}: the server at {self.url} does not answer ({type(exc).__name__}). Start it, or "
-                "check the host, port and that the URL ends with the API root (usually /v1)."
-            ) from None
-        if resp.status_code in (401, 403):
-            raise WorkbenchError(
-                f"{self.url} refused to list its models (HTTP {resp.status_code}: {self.replica.message(resp)}). "
-                f"Set ${self.replica.key_env} to a valid key for this server."
-            )
-        try:
-            served = {str(m["id"]): m for m in resp.json()["data"]}
-        except (ValueError, KeyError, TypeError):
-            return None  # no model list: the requests themselves will say whether the model is served
-        if served and self.model.model not in served:
-            raise WorkbenchError(
-                f"{self.model.name}: the server at {self.url} serves {', '.join(map(repr, served))}, not "
-                f"{self.model.model!r}. Write the served name before the @ (and the tokenizer as ?tokenizer=... "
-                "where that name is no tokenizer here)."
-            )
-        length = served.get(self.model.model, {}).get("max_model_len")
-        return int(length) if isinstance(length, int) and length > 2 else None
 
     def ask(self, body: dict[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = self.replicas.post("/completions", {"model": self.model.model, **body},
