@@ -5,9 +5,10 @@ A spec names its replicas as a comma-separated list, ``openai:MODEL@http://a:800
 replica takes ``concurrency`` requests at once (so the model as a whole takes ``concurrency`` times the number of
 replicas); a request goes to the least busy replica that is up. A request that fails is tried again:
 
-- on another replica where there is one, at once: a replica that cannot be reached (connection refused, or
-  closed without an answer: a killed server) is set aside for ``cooldown`` seconds, so its other requests go
-  elsewhere too;
+- on another replica where there is one, at once: a replica that failed (connection refused or closed without an
+  answer, as by a killed server; a timeout, 429 or 5xx, a malformed answer) is set aside for ``cooldown``
+  seconds, so new requests go elsewhere too (it is used again when its time is up, or when every replica is
+  set aside);
 - on the same replica after an exponential backoff (honouring Retry-After) when it is the only one left.
 
 Each request is tried at most ``max_retries + 1`` times, plus once more for each further replica, and then gives
@@ -173,8 +174,10 @@ class Replicas:
                 now = time.monotonic()
                 free = [r for r in self.replicas if r.in_flight < self.per_replica]
                 up = [r for r in free if r.down_until <= now]
-                if any(r.down_until <= now for r in self.replicas):  # some replica is up: wait for it if busy
-                    pool = [r for r in up if r is not avoid] or up
+                if any(r.down_until <= now and r is not avoid for r in self.replicas):
+                    pool = [r for r in up if r is not avoid]  # another replica is up: wait for it if busy
+                elif any(r.down_until <= now for r in self.replicas):
+                    pool = up
                 else:
                     pool = sorted(free, key=lambda r: r.down_until)[:1]
                 if pool:
@@ -186,13 +189,13 @@ class Replicas:
                     return chosen
                 self._state.wait(timeout=0.5)  # a slot frees, or a set-aside replica's time comes
 
-    def _release(self, replica: Replica, *, ok: bool, unreachable: bool = False) -> None:
+    def _release(self, replica: Replica, *, ok: bool) -> None:
         with self._state:
             replica.in_flight -= 1
             if ok:
                 replica.down_until = 0.0
                 replica.answered += 1
-            elif unreachable:
+            else:  # unreachable, timed out, overloaded or broken: the others take its requests for a while
                 replica.down_until = time.monotonic() + self.cooldown
             self._state.notify_all()
 
@@ -216,14 +219,12 @@ class Replicas:
             replica = self._acquire(avoid=last)
             started = time.monotonic()
             wait_s = None
-            unreachable = False
             ok = False
             try:
                 resp = replica.post(path, body, self.label)
             except httpx.TimeoutException:
                 reason = f"no complete answer within {self.timeout:g} s"
             except httpx.TransportError as exc:
-                unreachable = True
                 reason = f"could not connect ({type(exc).__name__}); is the server running?"
             else:
                 status = resp.status_code
@@ -237,7 +238,7 @@ class Replicas:
                 else:
                     reason, wait_s = self._refuse_or_retry(replica, path, resp)
             finally:
-                self._release(replica, ok=ok, unreachable=unreachable)
+                self._release(replica, ok=ok)
             where = f" from {replica.base_url}" if len(self.replicas) > 1 else ""
             if attempt == budget - 1:
                 break
