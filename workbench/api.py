@@ -32,6 +32,10 @@ def evaluate(
     max_new_tokens: int | None = None,
     separate: bool = False,
     judge: Any = None,
+    device: str | None = None,
+    dtype: str | None = None,
+    adapter: str | Path | None = None,
+    backend: str | None = None,
 ) -> Any:
     """Evaluate ``model`` on ``task`` and save the run and every scored item in the project store.
 
@@ -45,13 +49,18 @@ def evaluate(
     Repeating a call that was interrupted resumes it: items already scored are not scored again. While another
     live process runs the same call, the call is refused naming that process; ``separate=True`` starts a run
     of its own instead. ``judge`` (a judge model, for 'horangi') adds the suite's LLM-judged half.
+    ``device`` ('auto', 'cpu', 'cuda', 'cuda:N', 'mps') and ``dtype`` ('auto', 'float32', 'bfloat16', 'float16',
+    'int8') say where and in which number format local weights run (auto: CUDA if present, else MPS, else the CPU;
+    float32 on the CPU, bfloat16 on CUDA); ``adapter`` merges a PEFT (LoRA) adapter folder into the base model;
+    ``backend='llama.cpp'`` runs a GGUF alias or file through llama.cpp as deployed. All are recorded in the run.
     """
     from . import suites
     from .tasks import suites as defined
 
     values: dict[str, Any] = {"limit": limit, "shots": shots, "batch_size": batch_size, "store": store,
                               "command": command, "mode": mode, "chat": chat, "max_new_tokens": max_new_tokens,
-                              "separate": separate}  # fmt: skip
+                              "separate": separate, "device": device, "dtype": dtype, "adapter": adapter,
+                              "backend": backend}  # fmt: skip
     names = suites.model_list(model)
     if len(names) > 1:
         from .leaderboards import leaderboard

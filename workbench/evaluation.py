@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import options
 from .errors import WorkbenchError, check_count
 from .models import DEFAULT_MODEL
+from .models.loading import LoadSettings
 from .store import Store
 
 if TYPE_CHECKING:
@@ -77,6 +78,10 @@ def evaluate_task(
     separate: bool = False,
     reuse: bool = False,
     loader: Callable[[], Any] | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
+    adapter: str | Path | None = None,
+    backend: str | None = None,
 ) -> EvalResult:
     """One task's run (``evaluate`` for a single task). ``reuse`` returns the newest complete run of the same
     call instead of running it again (suites and leaderboards); ``loader`` gives the model (loaded once for
@@ -95,6 +100,8 @@ def evaluate_task(
     check_count("--batch-size", batch_size, 1, required=True)
     check_count("max_new_tokens", max_new_tokens, 1)
     models.resolve(model)  # a bad model name is refused before any data is read
+    settings = LoadSettings.of(device, dtype, str(adapter) if adapter else None, backend)
+    identity = models.describe(model, settings)  # a device or dtype this machine cannot do: refused here
     spec = for_mode(get_task(task), mode, chat)
     shots = _resolve_shots(spec, shots)
     if max_new_tokens is not None:
@@ -107,21 +114,23 @@ def evaluate_task(
     pool = load_rows(spec.data, spec.fewshot_split).rows if shots and spec.fewshot_split is not None else []
     items = spec.build_items(docs, pool, shots)
     check_kinds(model, items)  # API models answer generation requests only
-    identity = models.describe(model)
 
     values = {"task": task, "model": model, "limit": limit, "shots": shots, "batch_size": batch_size, "data": data,
               "store": store, "mode": mode, "chat": chat, "max_new_tokens": max_new_tokens,
-              "separate": separate}  # fmt: skip
+              "separate": separate, "device": device, "dtype": dtype, "adapter": adapter,
+              "backend": backend}  # fmt: skip
     data_fp = fingerprint(list(docs) + list(pool))
     key = {**options.key_fields(options.EVAL, values), "model": identity["fingerprint"], "data": data_fp,
-           "template": spec.template}  # fmt: skip
+           "template": spec.template, **models.load_key(identity)}  # fmt: skip
     db = Store(store)
     done = db.complete_run(run_key(key)) if reuse and not separate else None
     if done is not None:
         record = db.run(done)
         print(f"{task} | {model}: reusing complete run {done} of the same call.")
         return EvalResult(done, task, model, record["metrics"], record["duration_s"], db.path)
-    lm = (loader or functools.partial(models.load, model))()  # before the run exists: a model that cannot load
+    lm = (
+        loader or functools.partial(models.load, model, settings)
+    )()  # before the run exists: a model that cannot load
     run = lifecycle.start(  # leaves no failed run behind
         db,
         lifecycle.RunSpec(

@@ -224,7 +224,7 @@ def leaderboard(
         registry.resolve(name)  # a misspelt model is refused before anything runs
     result = Leaderboard(board, names)
     for model in names:
-        load = ModelOnce(model)
+        load = ModelOnce(model, options)
         for i, (member, member_shots, member_mode) in enumerate(settings, 1):
             print(f"{board.name} | {model}: {i}/{len(settings)} {member.describe()}")
             call = f"{command} [{model} on {member.task}]" if command else None

@@ -230,8 +230,11 @@ class ModelOnce:
     """The model loaded on first use and kept for every member; a model that failed to load fails the same way
     again without a second try (a leaderboard marks all of its cells failed)."""
 
-    def __init__(self, model: str):
+    def __init__(self, model: str, options: dict[str, Any] | None = None):
+        from .models.loading import LoadSettings
+
         self.model = model
+        self.settings = LoadSettings.from_options(options or {})  # device, dtype, adapter, backend
         self.loaded: Any = None
         self.error: Exception | None = None
 
@@ -242,7 +245,7 @@ class ModelOnce:
             raise self.error
         if self.loaded is None:
             try:
-                self.loaded = models.load(self.model)
+                self.loaded = models.load(self.model, self.settings)
             except Exception as error:
                 self.error = error
                 raise
@@ -275,7 +278,7 @@ def run_suite(
     if judge is not None and suite.judged is None:
         raise WorkbenchError(f"{suite.name} has no judged task; judge= applies to horangi. Leave it out.")
     models.resolve(model)
-    load = loader or ModelOnce(model)
+    load = loader or ModelOnce(model, options)
     result = SuiteResult(suite, model)
     failed: dict[str, WorkbenchError] = {}
     for i, (member, member_shots, member_mode) in enumerate(settings, 1):
@@ -297,7 +300,7 @@ def run_suite(
         print(f"{suite.name}: {suite.judged} | {model}, answers graded by the judge")
         answered = evaluate_task(
             suite.judged, model, limit=limit, store=store, reuse=True, loader=load,
-            **{k: v for k, v in options.items() if k in ("batch_size", "max_new_tokens", "separate")},
+            **{k: v for k, v in options.items() if k not in ("chat",)},
         )  # fmt: skip
         result.judged = grade(answered, judge=judge, store=store, limit=limit)
     elif suite.judged is not None and judge is None:

@@ -9,7 +9,18 @@ from .base import (
     LoglikelihoodResponse,
     Model,
 )
-from .registry import ALIASES, DEFAULT_MODEL, capabilities, check_requests, describe, load, load_local, resolve
+from .loading import LoadSettings
+from .registry import (
+    ALIASES,
+    DEFAULT_MODEL,
+    capabilities,
+    check_requests,
+    describe,
+    load,
+    load_key,
+    load_local,
+    resolve,
+)
 
 __all__ = [
     "ALIASES",
@@ -18,6 +29,7 @@ __all__ = [
     "GenerateRequest",
     "GenerateResponse",
     "LoglikelihoodRequest",
+    "LoadSettings",
     "LocalModel",
     "LoglikelihoodResponse",
     "Model",
@@ -25,6 +37,7 @@ __all__ = [
     "check_requests",
     "describe",
     "load",
+    "load_key",
     "load_local",
     "resolve",
 ]

@@ -45,25 +45,33 @@ def keys_values(layer: object) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def attention_mask(
-    mask: Any, implementation: str, window: int | None, layer_types: tuple[str, ...] | None, queries: Any, keys: Any
+    mask: Any,
+    implementation: str,
+    window: int | None,
+    layer_types: tuple[str, ...] | None,
+    queries: Any,
+    keys: Any,
+    dtype: Any = None,
 ) -> Any:
     """``mask`` (batch, 1, queries, keys; True where a query may see a key) in the form the model takes: as is
     for sdpa, additive for the other attention implementations; with sliding layers (``window``) a mask per
     layer type (``queries``: (batch, queries) and ``keys``: (batch, keys) position ids), or the sliding one
-    alone when every layer slides (``layer_types`` None)."""
+    alone when every layer slides (``layer_types`` None). An additive mask is in ``dtype`` (the model's;
+    float32 when None)."""
     if window is None:
-        return _in_form(mask, implementation)
+        return _in_form(mask, implementation, dtype)
     near = (queries[:, None, :, None] - keys[:, None, None, :]) < window
-    sliding = _in_form(mask & near, implementation)
+    sliding = _in_form(mask & near, implementation, dtype)
     if layer_types is None:  # every layer slides
         return sliding
-    full = _in_form(mask, implementation)
+    full = _in_form(mask, implementation, dtype)
     return {kind: sliding if kind == "sliding_attention" else full for kind in layer_types}
 
 
-def _in_form(mask: Any, implementation: str) -> Any:
+def _in_form(mask: Any, implementation: str, dtype: Any = None) -> Any:
     import torch
 
     if implementation == "sdpa":
         return mask
-    return torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+    dtype = dtype if dtype is not None and dtype.is_floating_point else torch.float32
+    return torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, torch.finfo(dtype).min)

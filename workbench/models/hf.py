@@ -30,13 +30,14 @@ TOKENIZER_INFINITY = 1000000000000000019884624838656  # transformers' "no limit"
 T = TypeVar("T")
 
 
-def inference_steps(steps: Iterator[T]) -> Iterator[T]:
-    """``steps`` advanced under torch.inference_mode, which is off again while the caller handles each value
-    (saving it to the store, scoring it): the mode is thread-wide, so it must not stay on across a yield."""
+def inference_steps(steps: Iterator[T], device: Any = "cpu") -> Iterator[T]:
+    """``steps`` advanced under torch.inference_mode, with new tensors made on ``device`` (the model's), both off
+    again while the caller handles each value (saving it to the store, scoring it): they are thread-wide modes, so
+    they must not stay on across a yield."""
     import torch
 
     while True:
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.device(device):
             try:
                 value = next(steps)
             except StopIteration:
@@ -112,6 +113,11 @@ class HFModel:
         self.sliding_window, self.layer_types = sliding_layers(model.config)
         cfg = model.config.get_text_config(decoder=True) if hasattr(model.config, "get_text_config") else model.config
         self.logit_softcap = getattr(cfg, "final_logit_softcapping", None)  # Gemma 2: applied after the LM head
+        # inputs go where the first layer is (a model spread over several GPUs moves its activations on)
+        self.device = model.get_input_embeddings().weight.device
+        self.mask_dtype = model.get_input_embeddings().weight.dtype
+        if self.device.type == "cuda":
+            self._size_for_gpu()
 
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
@@ -166,9 +172,9 @@ class HFModel:
         fits = [i for i, (ctx, cont) in enumerate(pairs) if ctx and len(ctx) + len(cont) <= self.max_length + 1]
         long = sorted(set(range(len(pairs))) - set(fits))
         sub = [(list(pairs[i][0]), list(pairs[i][1])) for i in fits]
-        for j, value in inference_steps(self._score_shared(sub, batch_size, progress)):
+        for j, value in inference_steps(self._score_shared(sub, batch_size, progress), self.device):
             yield fits[j], value
-        for j, value in inference_steps(self._score_whole([pairs[i] for i in long], batch_size, progress)):
+        for j, value in inference_steps(self._score_whole([pairs[i] for i in long], batch_size, progress), self.device):
             yield long[j], value
 
     def _score_shared(
@@ -315,7 +321,7 @@ class HFModel:
         """(index, window log-likelihoods) for each text as soon as it is scored."""
         for i, text in enumerate(texts):
             windows = rolling_windows(self.encode(text), self.prefix_token_id, self.max_length)
-            yield i, [lp for _, (lp, _) in sorted(inference_steps(self._score_whole(windows, 1, None)))]
+            yield i, [lp for _, (lp, _) in sorted(inference_steps(self._score_whole(windows, 1, None), self.device))]
             if progress:
                 progress(1)
 
@@ -347,7 +353,9 @@ class HFModel:
         if not requests:
             return
         order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), i))
-        for i, text, n_new in inference_steps(self._decode(order, encoded, requests, batch_size, progress)):
+        for i, text, n_new in inference_steps(
+            self._decode(order, encoded, requests, batch_size, progress), self.device
+        ):
             yield i, GenerateResponse(text, prompt_tokens=len(encoded[i]), completion_tokens=n_new)
 
     # Memory caps for generation, measured to keep 5-shot GSM8K with the 135M model under 1.5 GB resident:
@@ -480,8 +488,22 @@ class HFModel:
         probs = torch.softmax(logits.float() / request.temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=generator))
 
+    def _size_for_gpu(self) -> None:
+        """Memory budgets from the GPU's free memory, not the CPU's measured caps: a quarter of it for the
+        key/value slots of generation, and attention keys per scoring pass in proportion (4,096 per GB of a
+        quarter, the CPU's cap for 1.5 GB resident in all)."""
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(self.device)
+        quarter = free // 4
+        self.kv_cache_bytes = max(self.kv_cache_bytes, int(quarter))
+        self.tokens_per_batch = max(self.tokens_per_batch, min(1 << 18, int(4096 * quarter / 2**30)))
+        self.prefill_tokens = max(self.prefill_tokens, min(16384, self.tokens_per_batch // 4))
+
     def _attention_mask(self, mask, queries, keys):
         """``mask`` (batch, 1, queries, keys) as the model takes it; per layer type where layers slide (attention.py;
         ``queries`` and ``keys`` are position ids, used only then)."""
         implementation = self.model.config._attn_implementation
-        return attention_mask(mask, implementation, self.sliding_window, self.layer_types, queries, keys)
+        return attention_mask(
+            mask, implementation, self.sliding_window, self.layer_types, queries, keys, dtype=self.mask_dtype
+        )

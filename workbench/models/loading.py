@@ -10,6 +10,7 @@ bfloat16 run never resumes a float32 one, and a float32 CPU run keeps the key it
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ..errors import WorkbenchError
 DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
 BACKENDS = ("transformers", "llama.cpp")
+OPTIONS = ("device", "dtype", "adapter", "backend")  # the keywords of evaluate (and the shells' flags)
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -39,6 +41,11 @@ class LoadSettings:
         settings = cls(device or "auto", dtype or "auto", str(adapter) if adapter else None, backend or None)
         settings.check_form()
         return settings
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> LoadSettings:
+        """Settings from a call's keywords (those it does not give: the default)."""
+        return cls.of(**{name: options.get(name) for name in OPTIONS})
 
     def check_form(self) -> None:
         if not DEVICE.match(self.device):

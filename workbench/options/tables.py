@@ -22,6 +22,39 @@ SEPARATE = Option(
     action="store_true",
 )
 
+# where and how local weights run (models/loading.py); recorded in the config, and in the run key through the
+# model's identity (registry.load_key) only when they change numbers
+LOAD: list[Option] = [
+    Option(
+        "device",
+        ("--device",),
+        "Where local weights run: auto (CUDA if present, else MPS, else CPU), cpu, cuda, cuda:N or mps.",
+        config=True,
+    ),
+    Option(
+        "dtype",
+        ("--dtype",),
+        "Number format of local weights: auto (float32 on the CPU, bfloat16 on CUDA), float32, bfloat16, float16, "
+        "int8.",
+        choices=("auto", "float32", "bfloat16", "float16", "int8"),
+        config=True,
+    ),
+    Option(
+        "adapter",
+        ("--adapter",),
+        "A PEFT (LoRA) adapter folder, merged into the base model; recorded with its weights fingerprint.",
+        config=True,
+        recorded=lambda adapter: str(adapter) if adapter else None,
+    ),
+    Option(
+        "backend",
+        ("--backend",),
+        "Run a GGUF alias or file through llama.cpp as deployed (llama.cpp) instead of dequantized (transformers).",
+        choices=("transformers", "llama.cpp"),
+        config=True,
+    ),
+]
+
 EVAL: list[Option] = [
     Option(
         "task",
@@ -97,6 +130,7 @@ EVAL: list[Option] = [
         config=True,
         call="never",
     ),
+    *LOAD,
     SEPARATE,
     STORE,
     Option(
