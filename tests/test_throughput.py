@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.throughput import Timing, speeds, summarize, throughput
+from workbench.throughput import Timing, prompts_from, speeds, summarize, throughput
 
-from .conftest import needs_model
+from .conftest import needs_mirror, needs_model
+from .serving import served  # noqa: F401 (fixture)
 
 
 # ---- the numbers from timings (fixtures written here) ---------------------------------------------------------
@@ -50,6 +51,21 @@ def test_bad_input_is_refused_before_a_model_loads():
         throughput("smollm2-135m", ["a question"], concurrency=[1, 0])
     with pytest.raises(WorkbenchError, match="max_new_tokens must be a whole number of at least 1"):
         throughput("smollm2-135m", ["a question"], max_new_tokens=0)
+
+
+@needs_mirror
+def test_prompts_from_a_file_or_a_task(tmp_path):
+    lines = tmp_path / "prompts.txt"
+    lines.write_text("First line\\nand its second\n\nAnother prompt\n", encoding="utf-8")
+    assert prompts_from(str(lines)) == ["First line\nand its second", "Another prompt"]
+    rows = tmp_path / "prompts.jsonl"
+    rows.write_text('{"prompt": "a"}\n{"text": "b"}\n', encoding="utf-8")
+    with pytest.raises(WorkbenchError, match="every line of a .jsonl prompts file is an object with a 'prompt'"):
+        prompts_from(str(rows))
+    arc = prompts_from("arc_easy", 3)
+    assert len(arc) == 3 and all(p.startswith("Question: ") and p.endswith("\nAnswer:") for p in arc)
+    with pytest.raises(WorkbenchError, match="'arc_esay' is neither a file nor a task"):
+        prompts_from("arc_esay")
 
 
 # ---- a real run -------------------------------------------------------------------------------------------------
@@ -95,3 +111,16 @@ def test_a_tiny_run_gives_sane_numbers_and_is_saved(project):
     assert len(workbench.samples(t.run_id)) == 16
     assert run["metrics"]["tokens_per_s_continuous_c2"] == pytest.approx(table.iloc[1]["tokens_per_s"])
     assert len(t.figure().data) == 6
+
+
+@pytest.mark.integration
+def test_a_served_model_is_timed_token_by_token_through_its_stream(served, project):  # noqa: F811
+    t = throughput(served.spec, PROMPTS[:2], concurrency=[1, 2], max_new_tokens=4)
+    table = t.table()
+    assert list(table["schedule"]) == ["continuous", "continuous"]  # a server schedules itself: no static run
+    for row in table.itertuples():
+        assert row.generated_tokens > 0 and row.tokens_per_s > 0
+        assert 0 < row.ttft_p50_s <= row.ttft_p95_s <= row.latency_p95_s
+    assert t.gain().empty
+    with pytest.raises(WorkbenchError, match="static batching is measured on the local transformers engine only"):
+        throughput(served.spec, PROMPTS[:1], static=True)

@@ -174,19 +174,23 @@ def _server(lm: Any, requests: list[GenerateRequest], concurrency: int) -> list[
 
 
 def _stream(lm: Any, request: GenerateRequest, index: int, clock: TokenClock) -> GenerateResponse:
-    """One chat completion with ``stream: true``: server-sent events, each content delta a tick."""
+    """One chat completion with ``stream: true`` (server-sent events, each content delta a tick), sent to the
+    endpoint's replicas in turn. No retries: a timing that needed one would not time the server."""
     import httpx
 
+    servers = lm.replicas.replicas
+    replica = servers[index % len(servers)]
     body = {**lm._body(request), "stream": True, "stream_options": {"include_usage": True}}
     text: list[str] = []
     usage: dict[str, Any] = {}
+    url = f"{replica.base_url}/chat/completions"
     try:
-        with lm._client.stream("POST", f"{lm.base_url}/chat/completions", json=body, headers=lm._headers()) as resp:
+        with replica.client.stream("POST", url, json=body, headers=replica.headers()) as resp:
             if resp.status_code != 200:
                 resp.read()
                 raise WorkbenchError(
-                    f"{lm.name}: the streamed request was refused (HTTP {resp.status_code}: "
-                    f"{lm._server_message(resp)}). Throughput needs streaming (stream: true) to time tokens."
+                    f"{lm.name}: the streamed request was refused (HTTP {resp.status_code}: {replica.message(resp)}). "
+                    "Throughput needs streaming (stream: true) to time tokens."
                 )
             for line in resp.iter_lines():
                 if not line.startswith("data:") or line.strip() == "data: [DONE]":
@@ -199,13 +203,14 @@ def _stream(lm: Any, request: GenerateRequest, index: int, clock: TokenClock) ->
                         clock.tick(index)
                         text.append(delta)
     except httpx.HTTPError as exc:
-        raise WorkbenchError(f"{lm.name}: the streamed request failed ({type(exc).__name__}: {exc}).") from None
+        raise WorkbenchError(f"{lm.name}: the streamed request to {url} failed ({type(exc).__name__}).") from None
     answer = "".join(text)
     for stop in request.stop:
         answer = answer.split(stop)[0]
     t = clock.timings[index]
-    return GenerateResponse(answer, int(usage.get("prompt_tokens") or 0),
-                            int(usage.get("completion_tokens") or t.tokens))  # fmt: skip
+    return GenerateResponse(
+        answer, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or t.tokens)
+    )
 
 
 def measure(lm: Model, requests: list[GenerateRequest], concurrency: int, schedule: str = "continuous") -> list[Timing]:
@@ -312,16 +317,46 @@ class ThroughputResult:
         return throughput_chart(self.table(), self.model)
 
 
-def _requests(prompts: Any, max_new_tokens: int) -> list[GenerateRequest]:
-    if isinstance(prompts, str):
-        prompts = [prompts]
-    prompts = list(prompts) if prompts is not None else []
-    if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
-        raise WorkbenchError(
-            "throughput needs prompts: a list of non-empty strings (e.g. a task's questions, "
-            "workbench.evaluate(...).samples['prompt'].tolist())."
-        )
-    return [GenerateRequest(p, max_new_tokens=max_new_tokens) for p in prompts]
+def prompts_from(source: Any, n: int = 16) -> list[str]:
+    """Prompts as given (a list of strings), from a text file (one prompt per line; a .jsonl file's "prompt"
+    fields), or a task's first ``n`` prompts (e.g. 'arc_easy': its questions as the task asks them)."""
+    if source is None or isinstance(source, str) and not source.strip():
+        raise WorkbenchError(_NO_PROMPTS)
+    if not isinstance(source, str):
+        return list(source)
+    path = Path(source).expanduser()
+    if path.is_file():
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if path.suffix == ".jsonl":
+            try:
+                return [str(json.loads(line)["prompt"]) for line in lines]
+            except (ValueError, KeyError, TypeError):
+                raise WorkbenchError(
+                    f"{source}: every line of a .jsonl prompts file is an object with a 'prompt'."
+                ) from None
+        return [line.replace("\\n", "\n") for line in lines]  # a literal \n in a line is a line break
+    from .tasks import REGISTRY, get_task
+
+    if source in REGISTRY:
+        from .data import load_rows
+
+        spec = get_task(source)
+        docs = spec.select_docs(load_rows(spec.data, spec.eval_split).rows, n)
+        return [item.prompt for item in spec.build_items(docs, [], 0)]
+    raise WorkbenchError(f"{source!r} is neither a file nor a task. {_NO_PROMPTS}")
+
+
+_NO_PROMPTS = (
+    "throughput needs prompts: a list of non-empty strings, a text file (one prompt per line) or a task name "
+    "(its first prompts, e.g. 'arc_easy')."
+)
+
+
+def _requests(prompts: Any, max_new_tokens: int, n: int) -> list[GenerateRequest]:
+    texts = prompts_from(prompts, n)
+    if not texts or not all(isinstance(p, str) and p.strip() for p in texts):
+        raise WorkbenchError(_NO_PROMPTS)
+    return [GenerateRequest(p, max_new_tokens=max_new_tokens) for p in texts]
 
 
 def _check_concurrency(concurrency: Any) -> list[int]:
@@ -335,8 +370,9 @@ def _check_concurrency(concurrency: Any) -> list[int]:
 
 def throughput(
     model: str | Model = DEFAULT_MODEL,
-    prompts: Sequence[str] | None = None,
+    prompts: Sequence[str] | str | None = None,
     *,
+    n_prompts: int = 16,
     concurrency: int | Sequence[int] = (1, 4, 16),
     max_new_tokens: int = 32,
     static: bool | None = None,
@@ -348,12 +384,14 @@ def throughput(
 ) -> ThroughputResult:
     """Time ``model`` generating greedily for ``prompts`` at each ``concurrency``; saved as one run.
 
-    ``model``: a model name (loaded with ``device``/``dtype``/``backend``) or a model already loaded.
+    ``model``: a model name (loaded with ``device``/``dtype``/``backend``) or a model already loaded. ``prompts``:
+    a list of strings, a text file (one per line) or a task name (its first ``n_prompts`` prompts).
     ``static`` (default: on the local transformers engine) also times static batching on the same prompts.
     Keep it small: every prompt is generated once per concurrency and schedule.
     """
     check_count("max_new_tokens", max_new_tokens, 1, required=True)
-    requests = _requests(prompts, max_new_tokens)
+    check_count("n_prompts", n_prompts, 1, required=True)
+    requests = _requests(prompts, max_new_tokens, n_prompts)
     levels = _check_concurrency(concurrency)
     lm = model if not isinstance(model, str) else load(model, device=device, dtype=dtype, backend=backend)
     engine = _is_engine(lm)
