@@ -41,7 +41,7 @@ def load_weights(source: str, revision: str | None, settings: LoadSettings) -> t
         hub_utils.enable_progress_bars()  # a hub model's download keeps its bar
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(source, **load_kwargs, **kwargs)
+        model: Any = AutoModelForCausalLM.from_pretrained(source, **load_kwargs, **kwargs)
     finally:
         if bars:
             transformers_logging.enable_progress_bar()
@@ -50,7 +50,7 @@ def load_weights(source: str, revision: str | None, settings: LoadSettings) -> t
     if settings.adapter:
         model = _merged_adapter(model, settings.adapter)
     if "device_map" not in load_kwargs and settings.device != "cpu":
-        model = model.to(settings.device)
+        model = model.to(torch.device(settings.device))
     if settings.dtype == "int8" and not cuda:
         with warnings.catch_warnings():  # torch 2.13 announces a future move of this API to torchao
             warnings.simplefilter("ignore", UserWarning)
