@@ -43,13 +43,15 @@ export class RunPanel extends Widget {
     this.pager = el('div', 'wb-lab-pager');
     this.items = el('div', 'wb-lab-items');
     this.message = el('div', 'wb-lab-message');
+    const settings = el('details', 'wb-lab-settings-box', null, [
+      el('summary', '', 'Settings (everything recorded to reproduce the run)'),
+      this.settings
+    ]);
     this.node.append(
       this.head,
       this.message,
-      el('h3', '', 'Metrics'),
       this.metrics,
-      el('h3', '', 'Settings'),
-      this.settings,
+      settings,
       el('h3', '', 'Items'),
       el('div', 'wb-lab-item-tools', null, [wrongLabel, this.search, this.pager]),
       this.items
