@@ -129,3 +129,5 @@ def test_a_lora_adapter_is_merged_and_scores_as_peft_does(project):
     assert tuned_run.run_id != base_run.run_id
     recorded = Store().run(tuned_run.run_id)["model_identity"]["adapter"]
     assert recorded == identity["adapter"]
+    board = workbench.leaderboard(run_ids=[base_run.run_id, tuned_run.run_id])  # base and fine-tune side by side
+    assert list(board.models) == ["smollm2-135m", "smollm2-135m + adapter"]

@@ -244,6 +244,21 @@ def leaderboard(
     return result
 
 
+def model_label(model: str, identity: dict[str, Any]) -> str:
+    """A run's model as a leaderboard row names it: the spec, plus its adapter and any setting that changes its
+    numbers, so a base model, its fine-tune and its bfloat16 or llama.cpp variants are rows of their own."""
+    from .models import load_key
+
+    label = model
+    adapter = identity.get("adapter")
+    if isinstance(adapter, dict) and adapter.get("path"):
+        label += f" + {Path(adapter['path']).name}"
+    settings = load_key(identity)
+    shown = [settings.get("backend"), settings.get("dtype"), settings.get("device")]
+    shown = [str(v) for v in shown if v not in (None, "transformers", "float32", "cpu")]
+    return f"{label} ({', '.join(shown)})" if shown else label
+
+
 def from_runs(run_ids: Sequence[str], store: str | Path | None = None) -> Leaderboard:
     """A leaderboard of runs already in the store: rows are their models, columns their tasks."""
     from .evaluation import EvalResult
@@ -259,13 +274,14 @@ def from_runs(run_ids: Sequence[str], store: str | Path | None = None) -> Leader
         run = db.run(getattr(run_id, "run_id", run_id))  # refuses an id the store does not hold, naming it
         if run["status"] != "complete" or not run.get("metrics"):
             raise WorkbenchError(f"Run {run['run_id']} is {run['status']}; finish it first (repeat its call).")
-        key = (run["model"], run["task"])
+        model = model_label(run["model"], run.get("model_identity") or {})
+        key = (model, run["task"])
         if key in cells:
-            raise WorkbenchError(f"Two runs of {run['model']} on {run['task']}: give one run per model and task.")
-        cells[key] = EvalResult(run["run_id"], run["task"], run["model"], run["metrics"], run["duration_s"], db.path)
+            raise WorkbenchError(f"Two runs of {model} on {run['task']}: give one run per model and task.")
+        cells[key] = EvalResult(run["run_id"], run["task"], model, run["metrics"], run["duration_s"], db.path)
         config = run.get("config") or {}
         members.setdefault(run["task"], Member(run["task"], config.get("shots"), mode=config.get("mode")))
-        models += [run["model"]] if run["model"] not in models else []
+        models += [model] if model not in models else []
     board = Suite(", ".join(members), tuple(members.values()), "Runs from the store.")
     missing = {(m, t): Failed("no run given") for m in models for t in members if (m, t) not in cells}
     return Leaderboard(board, models, {**cells, **missing})
