@@ -40,19 +40,21 @@ SCRIPT = "<script>window.__pwned = 1</script>"
 MIME = "application/vnd.llm-workbench.result+json"
 
 
-def add_unsafe_run(store: Path) -> str:
-    """A finished run, written through the store layer, whose wrong answer is a model output holding <script>."""
+def add_unsafe_run(store: Path, real: list[dict]) -> str:
+    """A finished run, written through the store layer, of the real run's first two items (the same item
+    identities, so the two compare): the first answered right, the second wrong with an output holding <script>."""
     db = Store(store)
     run_id = db.create_run(
         run_key=secrets.token_hex(8), task="arc_easy", model="unsafe-model", model_identity={"name": "unsafe"},
         data_source="test", data_fingerprint="test", prompt_template="", config={"limit": 2}, versions={},
         command="%llm_eval arc_easy --model unsafe-model --limit 2", n_items=2,
     )  # fmt: skip
-    records = [
-        {"doc_id": 0, "gold": 0, "pred": 0, "acc": 1.0, "choices": ["roots", "leaves"], "prompt": "Q0?"},
-        {"doc_id": 1, "gold": 0, "pred": 1, "acc": 0.0, "choices": ["whale", SCRIPT], "prompt": "Q1?"},
-    ]
-    db.add_samples(run_id, records)
+    right = {**real[0], "pred": real[0]["gold"], "acc": 1.0}
+    choices = list(real[1]["choices"])
+    wrong_pick = (int(real[1]["gold"]) + 1) % len(choices)
+    choices[wrong_pick] = SCRIPT
+    wrong = {**real[1], "choices": choices, "pred": wrong_pick, "acc": 0.0}
+    db.add_samples(run_id, [right, wrong])
     db.finish_run(run_id, {"acc": 0.5, "acc_stderr": 0.5, "acc_ci95": [0.0, 1.0], "n": 2})
     return run_id
 
@@ -140,7 +142,7 @@ def test_evaluations_sidebar_in_jupyterlab(project, tmp_path, monkeypatch):
                 page.screenshot(path=str(shots / "lab-extension.png"))
 
                 # a model output holding <script> is shown as text and runs nothing
-                unsafe = add_unsafe_run(store)
+                unsafe = add_unsafe_run(store, Store(store).sample_records(run_id))
                 sidebar.locator(".wb-lab-refresh").click()
                 sidebar.locator(f'.wb-lab-run[data-run-id="{unsafe}"] .wb-lab-run-body').click()
                 panel = page.locator(".wb-lab-runpanel").last
@@ -160,7 +162,19 @@ def test_evaluations_sidebar_in_jupyterlab(project, tmp_path, monkeypatch):
                 editors = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor")
                 wait_for(lambda: any(code in t for t in editors.all_inner_texts()), 30, "the inserted cell")
 
+                # Compare: the two runs item by item, on the two items they share
+                sidebar.locator(f'.wb-lab-run[data-run-id="{unsafe}"] .wb-lab-pick').check()
+                sidebar.locator(".wb-lab-compare").click()
+                compared = page.locator(".wb-lab-comparepanel").last
+                compared.locator(".wb-lab-compare-table").wait_for(timeout=60_000)
+                expected = workbench.compare(run_id, unsafe, store=store)
+                text = compared.inner_text()
+                assert expected.summary().splitlines()[0][:60] in text
+                assert "shared items\t2" in text or "shared items 2" in text.replace("\t", " ")
+                assert compared.locator("script").count() == 0 and page.evaluate("window.__pwned") is None
+
                 # saved, and opened again: the result renders from the file
+                page.locator(".lm-TabBar-tab", has_text="quick.ipynb").first.click()
                 page.keyboard.press("Control+s")
                 wait_for(lambda: MIME in (folder / "quick.ipynb").read_text(), 30, "the saved notebook")
                 saved = nbformat.read(folder / "quick.ipynb", as_version=4)
