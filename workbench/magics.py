@@ -34,9 +34,21 @@ def shown(table):
 
 def show_result(result: Any) -> None:
     """A run (its metrics and chart), a suite (every member's metrics, the headline, a chart) or a leaderboard
-    (ranked table, failed cells, grouped bars and heatmap)."""
+    (ranked table, failed cells, grouped bars and heatmap). A run's and a suite's table also carry the workbench's
+    result bundle (views/bundle.py), which JupyterLab's extension renders without a kernel; the HTML stays beside it."""
+    from IPython import get_ipython
+
     from .leaderboards import Leaderboard
     from .suites import SuiteResult
+    from .views.bundle import MIME, result_bundle
+
+    def table_output(raw, view, title: str) -> None:
+        shell = get_ipython()
+        if shell is None:  # no IPython display formatter: the plain table
+            display(view)
+            return
+        data, metadata = shell.display_formatter.format(view)  # the table's own HTML and text, and the bundle
+        display({**data, MIME: result_bundle(view, raw, title)}, raw=True, metadata=metadata)
 
     if isinstance(result, Leaderboard):
         display(result.view())
@@ -47,21 +59,12 @@ def show_result(result: Any) -> None:
         show_figure(result.heatmap())
         return None
     if isinstance(result, SuiteResult):
-        display(shown(result.table().drop(columns=["model", "run_id"])))
+        raw = result.table()
+        table_output(raw, shown(raw.drop(columns=["model", "run_id"])), f"{result.suite.name} | {result.model}")
         show_figure(result.figure())
         return None
-    from IPython import get_ipython
-
-    from .views.bundle import MIME, result_bundle
-
     table = result.summary()
-    view, shell = shown(table), get_ipython()
-    if shell is None:  # no IPython display formatter: the plain table
-        display(view)
-    else:  # the table's own HTML and text, and the workbench bundle that JupyterLab's extension renders
-        data, metadata = shell.display_formatter.format(view)
-        title = f"{result.task} | {result.model} | run {result.run_id}"
-        display({**data, MIME: result_bundle(view, table, title)}, raw=True, metadata=metadata)
+    table_output(table, shown(table), f"{result.task} | {result.model} | run {result.run_id}")
     show_figure(result.figure())
     return None
 
