@@ -231,6 +231,11 @@ def load(spec: ModelSpec, settings: LoadSettings) -> VLLMModel:
             f"--device {device} with {spec.name!r}: this vLLM build runs on {platform!r}. Use --device auto (or "
             f"{platform}); vLLM picks its GPUs itself (CUDA_VISIBLE_DEVICES limits them)."
         )
+    if ":" in device:
+        raise WorkbenchError(
+            f"--device {device} with {spec.name!r}: vLLM picks its GPUs itself, from the first visible one. Use "
+            f"--device cuda and choose the GPU with CUDA_VISIBLE_DEVICES={device.split(':')[1]} before starting Python."
+        )
     dtype = wanted["dtype"]
     if dtype == "auto":
         dtype = "float32" if platform == "cpu" else "bfloat16"
