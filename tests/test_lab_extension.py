@@ -86,6 +86,15 @@ def test_committed_labextension_is_built_from_the_sources():
     assert meta["jupyterlab"]["_build"]["mimeExtension"] and meta["jupyterlab"]["_build"]["extension"]
 
 
+def test_front_end_never_parses_store_text_as_html():
+    """Every element is built with textContent (src/dom.ts); no source file may use an HTML sink."""
+    sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "dangerouslySetInnerHTML", "document.write", "eval(")
+    sources = sorted((EXT / "src").rglob("*.ts"))
+    assert sources
+    found = [f"{p.name}: {s}" for p in sources for s in sinks if s in p.read_text()]
+    assert not found, found
+
+
 def test_browse_store_never_creates_or_upgrades(tmp_path):
     from workbench.store.browse import BrowseStore
 
