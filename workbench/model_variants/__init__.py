@@ -230,11 +230,7 @@ def _run_variant(
     load_s = time.perf_counter() - started
     load_peak = footprint.peak_bytes()
     footprint.reset_peak()
-    gguf = Path(v.model).expanduser() if v.backend == "llama.cpp" else None
-    if gguf is not None and not gguf.is_file():  # an alias: its file, as the registry resolves it
-        from .. import models
-
-        gguf = Path(models.resolve(v.model).location)
+    gguf = Path(v.gguf) if v.gguf else None
     runs: dict[str, str] = {}
     metrics: dict[str, dict[str, Any]] = {}
     prompts: list[str] = []

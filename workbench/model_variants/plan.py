@@ -31,6 +31,7 @@ class Variant:
     dtype: str | None = None  # None: the backend's own (a GGUF file's number format)
     backend: str | None = None  # None: transformers; 'llama.cpp' for GGUF files
     device: str | None = None
+    gguf: str | None = None  # the GGUF file llama.cpp runs (its bytes are the variant's weights)
 
 
 def is_gguf_path(name: str) -> bool:
@@ -104,10 +105,11 @@ def plan(model: str, names: list[str] | tuple[str, ...], reference: str, device:
                     f"Variant 'gguf' runs the model's own GGUF file through llama.cpp; {model!r} is a {spec.kind} "
                     "model with no GGUF file. Give a GGUF file's path as a variant instead."
                 )
-            out.append(Variant("gguf", model, backend="llama.cpp", device=device))
+            out.append(Variant("gguf", model, backend="llama.cpp", device=device, gguf=spec.location))
         elif is_gguf_path(name):
             path = check_gguf_file(name)
-            out.append(Variant(path.name, str(path), backend="llama.cpp", device=device))
+            # as llamacpp:PATH, so a GGUF file is run whatever its name ends with
+            out.append(Variant(path.name, f"llamacpp:{path}", device=device, gguf=str(path)))
         else:
             raise WorkbenchError(
                 f"Unknown variant {name!r}.{suggest(name, NAMES)} A variant is one of {', '.join(NAMES)}, or the "
@@ -122,9 +124,7 @@ def plan(model: str, names: list[str] | tuple[str, ...], reference: str, device:
             f"reference={reference!r} is not one of the variants ({', '.join(labels)}): the others are compared "
             "with it. Name one of them, or add it to the variants."
         )
-    if any(v.backend == "llama.cpp" for v in out):
+    if any(v.gguf for v in out):
         check_llamacpp()
-        for v in out:
-            if v.backend == "llama.cpp":
-                LoadSettings.of(device=device, backend="llama.cpp").resolved()
+        LoadSettings.of(device=device, backend="llama.cpp").resolved()
     return out
