@@ -3,6 +3,8 @@ static batching against the engine's continuous slot refill; saved as a run."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from workbench.errors import WorkbenchError
@@ -124,3 +126,22 @@ def test_a_served_model_is_timed_token_by_token_through_its_stream(served, proje
     assert t.gain().empty
     with pytest.raises(WorkbenchError, match="static batching is measured on the local transformers engine only"):
         throughput(served.spec, PROMPTS[:1], static=True)
+
+
+@pytest.mark.integration
+@needs_model
+@pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None,
+    reason='llama-cpp-python not installed: pip install "llm-eval-workbench[llamacpp]"',
+)
+def test_llama_cpp_is_timed_token_by_token_one_request_at_a_time(project):
+    t = throughput("llamacpp:smollm2-135m", PROMPTS[:3], concurrency=[1, 3], max_new_tokens=4)
+    table = t.table()
+    assert list(table["schedule"]) == ["continuous", "continuous"]
+    each = t.timings
+    timed = each[each["completion_tokens"] > 0]
+    assert timed["ttft_s"].notna().all() and (timed["ttft_s"] <= timed["latency_s"]).all()
+    # one request at a time: each answer starts after the one before it ended
+    for _, part in each.groupby("concurrency"):
+        ordered = part.sort_values("latency_s")
+        assert (ordered["ttft_s"].to_numpy()[1:] >= ordered["latency_s"].to_numpy()[:-1] - 1e-9).all()
