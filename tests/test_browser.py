@@ -2,7 +2,7 @@
 and model output holding <script> or <img onerror> is shown as text and runs nothing.
 
 Needs Debian's chromium (`bash .ci/install-browser`) and the playwright package (`pip install -e .[test]`);
-Playwright's own browser download is not used. Set WORKBENCH_SCREENSHOTS=docs to refresh the README's
+Playwright's own browser download is not used. Set WORKBENCH_SCREENSHOTS=$PWD/docs to refresh the README's
 screenshots (docs/rating-panel.png, docs/arena-panel.png).
 """
 
