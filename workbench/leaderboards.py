@@ -254,8 +254,8 @@ def model_label(model: str, identity: dict[str, Any]) -> str:
     if isinstance(adapter, dict) and adapter.get("path"):
         label += f" + {Path(adapter['path']).name}"
     settings = load_key(identity)
-    shown = [settings.get("backend"), settings.get("dtype"), settings.get("device")]
-    shown = [str(v) for v in shown if v not in (None, "transformers", "float32", "cpu")]
+    values = (settings.get("backend"), settings.get("dtype"), settings.get("device"))
+    shown = [str(v) for v in values if v not in (None, "transformers", "float32", "cpu")]
     return f"{label} ({', '.join(shown)})" if shown else label
 
 
