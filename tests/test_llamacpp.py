@@ -28,12 +28,12 @@ needs_llama_cpp = pytest.mark.skipif(
 )
 TOLERANCE = 1e-4
 SHOTS = "".join(  # a few-shot block (> 32 tokens) shared by every question below, as MMLU 5-shot shares its shots
-    f"Question: What is {a} plus {b}?\nAnswer: {a + b}\n\n" for a, b in [(2, 3), (10, 7), (4, 4), (12, 30), (6, 9)]
+    f"Question: What is {a} plus {b}?\nAnswer: {a + b}\n\n" for a, b in [(2, 3), (10, 7), (12, 30)]
 )
 REQUESTS = [
     LoglikelihoodRequest(SHOTS + f"Question: What is {a} plus {b}?\nAnswer:", f" {c}")
-    for a, b in [(1, 1), (3, 5), (20, 22)]
-    for c in (a + b, a + b + 1, a * b, 100)
+    for a, b in [(1, 1), (3, 5)]
+    for c in (a + b, a * b, 100)
 ] + [
     LoglikelihoodRequest("The capital of France is", " Paris"),
     LoglikelihoodRequest("The capital of France is", " a city in Europe"),
@@ -201,9 +201,9 @@ def test_prefix_reuse_equals_scoring_from_scratch_and_computes_less(model):
     for a, b in zip(shared, alone):
         assert a.logprob == pytest.approx(b.logprob, abs=TOLERANCE)
         assert a.is_greedy == b.is_greedy
-    # 12 requests share one few-shot block: with the cache it is computed once, not 12 times
+    # 6 requests share one few-shot block: with the cache it is computed once, not 6 times
     shots = len(model.encode(SHOTS))
-    assert with_reuse < without - 10 * shots, (with_reuse, without)
+    assert with_reuse < without - 4 * shots, (with_reuse, without)
 
 
 @pytest.mark.integration

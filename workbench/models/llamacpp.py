@@ -14,6 +14,7 @@ few-shot block); each evaluates only the tokens after the prefix it shares with 
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import logging
 import os
@@ -181,9 +182,16 @@ def trained_shape(path: Path) -> tuple[int, int]:
             f"llama-cpp-python {llama_cpp.__version__} holds (upgrade it: pip install -U llama-cpp-python)."
         )
     try:
-        return llama_cpp.llama_model_n_ctx_train(model), llama_cpp.llama_vocab_n_tokens(
-            llama_cpp.llama_model_get_vocab(model)
-        )
+        n_vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(model))
+
+        def meta(key: str) -> str:
+            buf = ctypes.create_string_buffer(256)
+            n = llama_cpp.llama_model_meta_val_str(model, key.encode(), buf, len(buf))
+            return buf.value.decode("utf-8", errors="replace") if n >= 0 else ""
+
+        # a vocabulary-only load leaves the hyperparameters unread: the trained window is in the metadata
+        context = meta(f"{meta('general.architecture')}.context_length")
+        return int(context) if context.isdigit() else 0, n_vocab
     finally:
         llama_cpp.llama_model_free(model)
 
@@ -284,9 +292,14 @@ class LlamaCppModel:
         return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
 
     # ---- the cache -------------------------------------------------------------------------------
-    def evaluate(self, tokens: Sequence[int]) -> None:
+    def evaluate(self, tokens: Sequence[int], *, at_least: int = 2) -> None:
         """Make llama's evaluated tokens start with ``tokens``, computing only what follows the prefix they share
-        with the tokens already evaluated; afterwards ``llm.scores[i]`` holds the logits after ``tokens[: i + 1]``."""
+        with the tokens already evaluated; afterwards ``llm.scores[i]`` holds the logits after ``tokens[: i + 1]``.
+
+        At least ``at_least`` tokens are computed when any are: llama.cpp 0.3.36 (CPU) computes a single token on
+        top of a cache through another path, whose logits differ at some positions (by up to 0.9, measured with
+        smollm2-135m) from those of the same token computed in a batch, as a whole-sequence evaluation does.
+        Scoring recomputes the last shared token with it; generation steps one token at a time, as llama does."""
         llm = self.llm
         cached = llm.input_ids[: llm.n_tokens]
         n = min(len(cached), len(tokens))
@@ -297,6 +310,7 @@ class LlamaCppModel:
         common = int(differ[0]) if len(differ) else n
         if common == len(tokens) and common > 0:
             return  # every row needed is in scores already (the cache may go on past them, and stays)
+        common = max(0, min(common, len(tokens) - at_least))
         if common == 0:
             llm.reset()
         elif common < llm.n_tokens:
@@ -435,7 +449,7 @@ class LlamaCppModel:
         reported = 0.0
         while True:
             sequence = prompt + new
-            self.evaluate(sequence)
+            self.evaluate(sequence, at_least=1)
             token = self._choose(self.llm.scores[len(sequence) - 1], request.temperature, sampler)
             finished = bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
             if not finished:
