@@ -67,8 +67,8 @@ def test_float32_on_the_cpu_adds_nothing_to_the_run_key():
 def test_bfloat16_and_int8_are_runs_of_their_own_close_to_float32(project):
     runs = {dtype: workbench.evaluate("arc_easy", limit=8, dtype=dtype) for dtype in (None, "bfloat16", "int8")}
     records = {dtype: {s["doc_id"]: s for s in r.samples.to_dict("records")} for dtype, r in runs.items()}
-    configs = {dtype: Store().run(r.run_id)["config"] for dtype, r in runs.items()}
-    assert configs["int8"]["dtype"] == "int8" and configs[None]["dtype"] is None
+    commands = {dtype: Store().run(r.run_id)["command"] for dtype, r in runs.items()}
+    assert "dtype='int8'" in commands["int8"] and "dtype" not in commands[None]
     identities = {dtype: Store().run(r.run_id)["model_identity"] for dtype, r in runs.items()}
     assert identities["bfloat16"]["dtype"] == "bfloat16" and identities[None]["dtype"] == "float32"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from workbench.errors import WorkbenchError
@@ -31,7 +33,9 @@ def test_a_name_near_an_alias_is_a_typo_not_a_hub_id():
 
 
 def test_capabilities_are_declared_and_checked_before_loading():
-    assert capabilities("openai:m@http://127.0.0.1:9/v1") == API and capabilities("gpt2") == LOCAL
+    assert capabilities("openai:m@http://127.0.0.1:9/v1") == replace(API, concurrency=4)  # $WORKBENCH_API_CONCURRENCY
+    assert capabilities("openai:m@http://127.0.0.1:9/v1,http://127.0.0.1:10/v1").concurrency == 8  # per replica
+    assert capabilities("gpt2") == LOCAL
     check_requests("openai:m@http://127.0.0.1:9/v1", {GenerateRequest})
     with pytest.raises(WorkbenchError, match="is an API model, and log-likelihood scoring needs"):
         check_requests("openai:m@http://127.0.0.1:9/v1", {LoglikelihoodRequest, GenerateRequest})

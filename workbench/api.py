@@ -239,6 +239,10 @@ def compare_modes(
     chat: bool = False,
     max_new_tokens: int | None = None,
     separate: bool = False,
+    device: str | None = None,
+    dtype: str | None = None,
+    adapter: str | Path | None = None,
+    backend: str | None = None,
 ) -> ModeComparison:
     """Score a multiple-choice task's items by log-likelihood and by generated answers, to compare the two.
 
@@ -251,7 +255,7 @@ def compare_modes(
     for_mode(get_task(task), "generate", chat)  # refuse a task without choices before running anything
     run = functools.partial(
         evaluate_task, task, model, limit=limit, batch_size=batch_size, data=data, store=store, command=command,
-        separate=separate,
+        separate=separate, device=device, dtype=dtype, adapter=adapter, backend=backend,
     )  # fmt: skip
     scored = run(shots=shots, mode="loglikelihood")
     generated = run(mode="generate", chat=chat, max_new_tokens=max_new_tokens)

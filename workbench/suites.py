@@ -30,7 +30,9 @@ def model_list(model: str | Sequence[str]) -> list[str]:
     if isinstance(model, str) and "," not in model:
         return [model]  # one model: models.resolve judges the name
     if isinstance(model, str):
-        listed = [m.strip() for m in model.split(",")]
+        from .models.registry import split_specs
+
+        listed = split_specs(model)
     elif isinstance(model, Sequence) and all(isinstance(m, str) for m in model):
         listed = [m.strip() for m in model]
     else:

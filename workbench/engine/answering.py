@@ -43,9 +43,9 @@ def answers(
     if len(kinds) > 1:
         raise TypeError(f"requests must be of one kind, got {sorted(k.__name__ for k in kinds)}")
     kind = kinds.pop()
-    if model.capabilities.streaming:
-        if kind is not GenerateRequest:  # check_kinds refuses these before a run starts
-            raise TypeError(f"a streaming model answers generation requests only, not {kind.__name__}")
+    if model.capabilities.refuses({kind}):  # check_kinds refuses these before a run starts
+        raise TypeError(f"{model.name} does not answer {kind.__name__}")
+    if model.capabilities.streaming and kind is GenerateRequest:
         return cast(StreamingModel, model).iter_generate(requests, progress=progress)
     local = cast(LocalModel, model)
     if kind is LoglikelihoodRequest:

@@ -121,7 +121,8 @@ def score_requests(
             for window in windows(items, WINDOW):
                 for k, responses in finished_items(model, window, batch_size=batch_size, progress=advance(bar)):
                     record = stamp(task.score(window[k], responses), window[k].doc, responses)
-                    if model.capabilities.streaming:  # API calls: tokens used (and their price) per item
+                    if model.capabilities.streaming and all(hasattr(r, "prompt_tokens") for r in responses):
+                        # API calls: tokens used (and their price) per item
                         record.setdefault("usage", response_usage(responses))
                     saver.add(record)
         finally:

@@ -98,7 +98,7 @@ def cost(price: Price | None, prompt_tokens: int, completion_tokens: int) -> flo
 
 def price_of(identity: Mapping[str, Any]) -> Price | None:
     """The price of the model a run record's identity names: API models by the table, local ones free."""
-    if identity.get("kind") != "api":
+    if identity.get("kind") not in ("api", "completions"):  # served elsewhere: priced by the table
         return Price(0.0, 0.0, "local model")
     model, _, url = str(identity.get("location", "")).partition("@")  # "MODEL@URL"
     return price_for(model, url or None)

@@ -147,6 +147,17 @@ def resolve(spec: str) -> ModelSpec:
     )
 
 
+def split_specs(text: str) -> list[str]:
+    """'a, b' -> ['a', 'b'], keeping a spec's replicas ('openai:M@URL1,URL2') together as one model."""
+    listed: list[str] = []
+    for part in (m.strip() for m in text.split(",")):
+        if listed and part.startswith(("http://", "https://")) and "@http" in listed[-1]:
+            listed[-1] += "," + part
+        else:
+            listed.append(part)
+    return listed
+
+
 def _backend_module(spec: str) -> Any:
     """The backend module a ``SCHEME:`` spec names, imported now; None for other specs."""
     m = SCHEME.match(spec.strip())
@@ -335,10 +346,10 @@ def load(spec_text: str, settings: LoadSettings = DEFAULT) -> Model:
     """Load a model for scoring: a scheme's backend (API, server, llama.cpp, vLLM), else an HFModel on the device
     and in the number format ``settings`` ask for, with an adapter merged in where one is given."""
     spec = resolve(spec_text)
+    module = _module_for(spec, settings)  # what the user asked for: "auto" resolved to "cpu" is no request
     resolved = settings.resolved()
     if resolved.dtype == "bfloat16" and resolved.device == "cpu":
         notice("bfloat16 on the CPU: supported, but most CPUs compute it slower than float32.")
-    module = _module_for(spec, resolved)
     if module is not None:
         model: Model = module.load(spec, resolved)
         return model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models.registry import DEFAULT_MODEL
+from ..models.registry import DEFAULT_MODEL, split_specs
 from .judging import CALIBRATE, JUDGE_BATCH, JUDGE_MAX_NEW_TOKENS, JUDGE_PROMPT, judge_turns
 from .parsing import REFERENCE, parse_params, prompt_options, rubric, split_list, texts
 from .spec import Option
@@ -22,14 +22,13 @@ SEPARATE = Option(
     action="store_true",
 )
 
-# where and how local weights run (models/loading.py); recorded in the config, and in the run key through the
-# model's identity (registry.load_key) only when they change numbers
+# where and how local weights run (models/loading.py): the run records them resolved in its model identity, and
+# they enter the run key through it (registry.load_key) only when they change numbers; the command shows them
 LOAD: list[Option] = [
     Option(
         "device",
         ("--device",),
         "Where local weights run: auto (CUDA if present, else MPS, else CPU), cpu, cuda, cuda:N or mps.",
-        config=True,
     ),
     Option(
         "dtype",
@@ -37,13 +36,11 @@ LOAD: list[Option] = [
         "Number format of local weights: auto (float32 on the CPU, bfloat16 on CUDA), float32, bfloat16, float16, "
         "int8.",
         choices=("auto", "float32", "bfloat16", "float16", "int8"),
-        config=True,
     ),
     Option(
         "adapter",
         ("--adapter",),
         "A PEFT (LoRA) adapter folder, merged into the base model; recorded with its weights fingerprint.",
-        config=True,
         recorded=lambda adapter: str(adapter) if adapter else None,
     ),
     Option(
@@ -51,7 +48,6 @@ LOAD: list[Option] = [
         ("--backend",),
         "Run a GGUF alias or file through llama.cpp as deployed (llama.cpp) instead of dequantized (transformers).",
         choices=("transformers", "llama.cpp"),
-        config=True,
     ),
 ]
 
@@ -185,7 +181,7 @@ GRID: list[Option] = [
         ("--models", "-m"),
         f"Models, comma-separated (default {DEFAULT_MODEL}).",
         default=DEFAULT_MODEL,
-        parse=split_list,
+        parse=lambda text: split_specs(text) if isinstance(text, str) else text,
         call="always",
     ),
     Option(
