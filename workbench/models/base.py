@@ -141,6 +141,44 @@ class LocalModel(Model, Protocol):
     ) -> Iterator[tuple[int, GenerateResponse]]: ...
 
 
+class _Iterating(Protocol):
+    def iter_loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> Iterator[tuple[int, LoglikelihoodResponse]]: ...
+
+    def iter_rolling(
+        self, texts: Sequence[str], *, progress: Progress | None = None
+    ) -> Iterator[tuple[int, list[float]]]: ...
+
+    def iter_generate(
+        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
+    ) -> Iterator[tuple[int, GenerateResponse]]: ...
+
+
+class ListAnswers:
+    """The list forms of the three request kinds (answers in request order), for a backend that writes the
+    ``iter_*`` forms (answers as they finish)."""
+
+    def loglikelihood(
+        self: _Iterating,
+        requests: Sequence[LoglikelihoodRequest],
+        *,
+        batch_size: int = 16,
+        progress: Progress | None = None,
+    ) -> list[LoglikelihoodResponse]:
+        return in_order(self.iter_loglikelihood(requests, batch_size=batch_size, progress=progress), len(requests))
+
+    def rolling_loglikelihood(
+        self: _Iterating, texts: Sequence[str], *, progress: Progress | None = None
+    ) -> list[list[float]]:
+        return in_order(self.iter_rolling(texts, progress=progress), len(texts))
+
+    def generate(
+        self: _Iterating, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
+    ) -> list[GenerateResponse]:
+        return in_order(self.iter_generate(requests, batch_size=batch_size, progress=progress), len(requests))
+
+
 def in_order(pairs: Iterable[tuple[int, T]], n: int) -> list[T]:
     """The values of (index, value) pairs, which arrive in any order, as a list by index 0..n-1."""
     out: dict[int, T] = dict(pairs)

@@ -48,10 +48,10 @@ from .base import (
     Capabilities,
     GenerateRequest,
     GenerateResponse,
+    ListAnswers,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
     Progress,
-    in_order,
     rolling_windows,
 )
 from .hf import encode, encode_pair
@@ -183,7 +183,7 @@ def load_tokenizer(source: str, spec_text: str) -> Any:
 
 
 # ---- the model -----------------------------------------------------------------------------------------------
-class CompletionsModel:
+class CompletionsModel(ListAnswers):
     """A model behind one or more ``/v1/completions`` servers, scoring log-likelihoods from echoed prompts."""
 
     def __init__(
@@ -252,11 +252,6 @@ class CompletionsModel:
         return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
 
     # ---- request kind 1: loglikelihood ----------------------------------------------------------------------
-    def loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> list[LoglikelihoodResponse]:
-        return in_order(self.iter_loglikelihood(requests, batch_size=batch_size, progress=progress), len(requests))
-
     def iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
@@ -300,9 +295,6 @@ class CompletionsModel:
         return self.replicas.post("/completions", body, read, "completion")
 
     # ---- request kind 2: rolling loglikelihood ----------------------------------------------------------------
-    def rolling_loglikelihood(self, texts: Sequence[str], *, progress: Progress | None = None) -> list[list[float]]:
-        return in_order(self.iter_rolling(texts, progress=progress), len(texts))
-
     def iter_rolling(
         self, texts: Sequence[str], *, progress: Progress | None = None
     ) -> Iterator[tuple[int, list[float]]]:
@@ -332,11 +324,6 @@ class CompletionsModel:
         if isinstance(prompt, str):
             return prompt
         return self.tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
-
-    def generate(
-        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
-    ) -> list[GenerateResponse]:
-        return in_order(self.iter_generate(requests, progress=progress), len(requests))
 
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None

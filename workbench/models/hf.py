@@ -16,6 +16,7 @@ from .base import (
     LOCAL,
     GenerateRequest,
     GenerateResponse,
+    ListAnswers,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
     Progress,
@@ -92,7 +93,7 @@ def whole_characters(tokenizer: Any, ids: Sequence[int], text: str) -> str:
     return text
 
 
-class HFModel:
+class HFModel(ListAnswers):
     """A loaded transformers causal LM plus its tokenizer."""
 
     capabilities = LOCAL
@@ -130,11 +131,6 @@ class HFModel:
         return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
 
     # ---- request kind 1: loglikelihood ---------------------------------------------------------
-    def loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> list[LoglikelihoodResponse]:
-        return in_order(self.iter_loglikelihood(requests, batch_size=batch_size, progress=progress), len(requests))
-
     def iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
@@ -311,10 +307,6 @@ class HFModel:
             yield from done
 
     # ---- request kind 2: rolling loglikelihood -------------------------------------------------
-    def rolling_loglikelihood(self, texts: Sequence[str], *, progress: Progress | None = None) -> list[list[float]]:
-        """Total log-likelihood of each text's windows (one float per window), harness windows."""
-        return in_order(self.iter_rolling(texts, progress=progress), len(texts))
-
     def iter_rolling(
         self, texts: Sequence[str], *, progress: Progress | None = None
     ) -> Iterator[tuple[int, list[float]]]:
@@ -330,11 +322,6 @@ class HFModel:
         if isinstance(prompt, str):
             return prompt
         return self.tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
-
-    def generate(
-        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
-    ) -> list[GenerateResponse]:
-        return in_order(self.iter_generate(requests, batch_size=batch_size, progress=progress), len(requests))
 
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
