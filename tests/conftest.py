@@ -84,7 +84,7 @@ def install_guard() -> None:
     patches one of these names itself (say models.load) puts this wrapper back on teardown, so no test can
     leave the guard switched on for the tests after it."""
     import workbench.models
-    from workbench.models import hf, registry
+    from workbench.models import hf, llamacpp, registry
 
     from . import serving  # the LocalServer class the `served` fixture and the workbench use
 
@@ -106,6 +106,7 @@ def install_guard() -> None:
     # the steps inside any load, however it was reached (a name imported before this patch, a new helper)
     registry.dequantized_dir = guarded(registry.dequantized_dir, "Dequantizing GGUF weights")
     hf.HFModel.__init__ = guarded(hf.HFModel.__init__, "Building an HFModel (a loaded transformers model)")  # type: ignore[method-assign]
+    llamacpp.LlamaCppModel.__init__ = guarded(llamacpp.LlamaCppModel.__init__, "Loading a GGUF file with llama.cpp")  # type: ignore[method-assign]
     serving.LocalServer.start = guarded(serving.LocalServer.start, "Starting a LocalServer (`transformers serve`)")  # type: ignore[method-assign]
 
 

@@ -31,6 +31,7 @@ from .base import (
     Capabilities,
     GenerateRequest,
     GenerateResponse,
+    ListAnswers,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
     Progress,
@@ -222,7 +223,7 @@ class TokenizerView:
         return self.llm.detokenize(list(ids), special=not skip_special_tokens).decode("utf-8", errors="replace")
 
 
-class LlamaCppModel:
+class LlamaCppModel(ListAnswers):
     """A GGUF model in one llama.cpp context, answering the three request kinds one request at a time."""
 
     capabilities = LOCAL
@@ -338,11 +339,6 @@ class LlamaCppModel:
         return picked - log_z, rows.argmax(axis=1) == target
 
     # ---- request kind 1: loglikelihood ---------------------------------------------------------
-    def loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> list[LoglikelihoodResponse]:
-        return in_order(self.iter_loglikelihood(requests, batch_size=batch_size, progress=progress), len(requests))
-
     def iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
@@ -385,10 +381,6 @@ class LlamaCppModel:
             yield i, (float(lp.sum()), bool(greedy.all()))
 
     # ---- request kind 2: rolling loglikelihood -------------------------------------------------
-    def rolling_loglikelihood(self, texts: Sequence[str], *, progress: Progress | None = None) -> list[list[float]]:
-        """Total log-likelihood of each text's windows (one float per window), harness windows."""
-        return in_order(self.iter_rolling(texts, progress=progress), len(texts))
-
     def iter_rolling(
         self, texts: Sequence[str], *, progress: Progress | None = None
     ) -> Iterator[tuple[int, list[float]]]:
@@ -419,14 +411,10 @@ class LlamaCppModel:
             add_generation_prompt=True,
         )
         try:
-            return formatter(messages=list(prompt)).prompt  # type: ignore[arg-type]
+            chat: Any = formatter  # typed only where llama-cpp-python is installed
+            return chat(messages=list(prompt)).prompt
         except Exception as exc:  # the template's own raise_exception(...) or a Jinja error
             raise WorkbenchError(f"{self.name}: its chat template refused these messages: {exc}.") from None
-
-    def generate(
-        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
-    ) -> list[GenerateResponse]:
-        return in_order(self.iter_generate(requests, batch_size=batch_size, progress=progress), len(requests))
 
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +166,14 @@ def _backend_module(spec: str) -> Any:
     import importlib
 
     return importlib.import_module(SCHEMES[m["scheme"]])
+
+
+def _own_settings(spec: ModelSpec, settings: LoadSettings) -> LoadSettings:
+    """``settings`` as the spec implies them: a ``llamacpp:`` spec is --backend llama.cpp (its identity, key and
+    refusals then equal those of the alias or file with that backend)."""
+    if spec.kind == "llamacpp" and settings.backend is None:
+        return replace(settings, backend="llama.cpp")
+    return settings
 
 
 def _module_for(spec: ModelSpec, settings: LoadSettings) -> Any:
@@ -346,6 +354,7 @@ def load(spec_text: str, settings: LoadSettings = DEFAULT) -> Model:
     """Load a model for scoring: a scheme's backend (API, server, llama.cpp, vLLM), else an HFModel on the device
     and in the number format ``settings`` ask for, with an adapter merged in where one is given."""
     spec = resolve(spec_text)
+    settings = _own_settings(spec, settings)
     module = _module_for(spec, settings)  # what the user asked for: "auto" resolved to "cpu" is no request
     resolved = settings.resolved()
     if resolved.dtype == "bfloat16" and resolved.device == "cpu":
@@ -380,7 +389,7 @@ def load_local(spec_text: str) -> LocalModel:
 def capabilities(spec_text: str, settings: LoadSettings = DEFAULT) -> Capabilities:
     """What the model named by ``spec_text`` can answer, without loading it."""
     spec = resolve(spec_text)
-    module = _module_for(spec, settings)
+    module = _module_for(spec, _own_settings(spec, settings))
     if module is None:
         return LOCAL
     able: Capabilities = module.capabilities(spec)
@@ -403,6 +412,7 @@ def describe(spec_text: str, settings: LoadSettings = DEFAULT) -> dict[str, Any]
     spec = resolve(spec_text)
     identity = {"name": spec.name, "kind": spec.kind, "location": spec.location,
                 "fingerprint": weights_fingerprint(spec), **_registry(spec)}  # fmt: skip
+    settings = _own_settings(spec, settings)
     module = _module_for(spec, settings)
     if module is not None and settings.backend is None:  # a scheme's backend
         if spec.kind != "api":  # chat endpoints recorded no backend before the schemes existed: their keys stay
