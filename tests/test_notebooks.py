@@ -110,7 +110,7 @@ def test_the_quickstart_names_every_magic():
     ours = [f"%{m}" for m in magics["line"] if m.startswith("llm_")]
     ours += [f"%%{m}" for m in magics["cell"] if m.startswith("llm_")]
     text = "\n".join(c.source for c in read(REPO / "notebooks" / "01_quickstart.ipynb").cells)
-    assert len(ours) == 13, ours
+    assert len(ours) == 15, ours
     missing = [m for m in ours if not re.search(re.escape(m) + r"\b", text)]
     assert not missing, f"notebook 01 does not name {missing}"
-    assert "thirteen magics" in text
+    assert "fifteen magics" in text

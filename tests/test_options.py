@@ -222,6 +222,8 @@ TABLE_FUNCTIONS = [
     ("JUDGE_CALIBRATE", judge_calibration.calibrate, ()),
     ("RATE", lambda: workbench.rate, ()),
     ("ARENA", lambda: workbench.arena, ()),
+    ("VARIANTS", lambda: workbench.variants, ()),
+    ("THROUGHPUT", lambda: workbench.throughput, ()),
 ]
 
 

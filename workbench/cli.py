@@ -25,6 +25,8 @@ SUBCOMMANDS = (  # name, table in workbench.options (None: no options), help
     ("trend", "TREND", "one evaluation repeated over time: changes from run to run, and of the reported model"),
     ("export", "EXPORT", "export runs to MLflow: workbench export mlflow RUN... [--tracking-uri URI]"),
     ("report", "REPORT", "one self-contained HTML report of runs, a suite or a leaderboard (opens offline)"),
+    ("variants", "VARIANTS", "one model's variants (float32, bfloat16, int8, GGUF) compared: score, memory, speed"),
+    ("throughput", "THROUGHPUT", "serving speed: time to first token, tokens/s at each concurrency"),
 )
 
 
@@ -139,6 +141,18 @@ def run(args: argparse.Namespace, command: str) -> int | None:
             print(f"run {row['run_id']} -> MLflow run {row['mlflow_run_id']} ({row['action']}): {where}")
     elif args.command == "report":
         print(commands.report(args).summary())
+    elif args.command == "variants":
+        result = commands.variants(args)
+        show(result.table(), drop=("run_id", "speed_run_id", "metric"))
+        print(f"runs saved in {result.store_path}; the flips: workbench compare REFERENCE_RUN VARIANT_RUN")
+    elif args.command == "throughput":
+        measured = commands.throughput(args)
+        show(measured.table())
+        gain = measured.gain()
+        if not gain.empty:
+            print("\ncontinuous slot refill against static batching:")
+            show(gain)
+        print(f"run {measured.run_id} saved in {measured.store_path}")
     elif args.command == "check":
         result = commands.check(args)
         print(result.summary())

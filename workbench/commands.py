@@ -76,6 +76,20 @@ def trend(args: Any) -> Any:
     return follow(**options.kwargs(options.TREND, args))
 
 
+def variants(args: Any) -> Any:
+    """``workbench.variants``: one model's variants on the same items, compared with the reference."""
+    from .model_variants import variants as side_by_side
+
+    return side_by_side(**options.kwargs(options.VARIANTS, args))
+
+
+def throughput(args: Any, resolve: Callable[[Any], Any] | None = None) -> Any:
+    """``workbench.throughput``: serving speed at each concurrency (a magic's list variable as the prompts)."""
+    from .throughput import throughput as measure
+
+    return measure(**options.kwargs(options.THROUGHPUT, args, resolve))
+
+
 def export(args: Any) -> Any:
     """``workbench.export_mlflow`` over the runs named (``workbench export mlflow RUN...``): a table of the
     workbench run ids and the MLflow runs they went to."""

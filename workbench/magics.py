@@ -195,6 +195,46 @@ class WorkbenchMagics(Magics):
 
 
 @magics_class
+class CostMagics(Magics):
+    """%llm_variants and %llm_throughput: what quantization costs, and how fast a model serves."""
+
+    @with_options(options.VARIANTS)
+    @line_magic
+    def llm_variants(self, line: str):
+        """One model's variants on the same items: score with interval, paired difference from the reference
+        (bootstrap interval, McNemar p), items flipped each way, weight bytes, peak memory, tokens/s; then the
+        chart (score against memory and speed, the Pareto front marked). Returns the result (``.flips(variant)``).
+
+        Example: %llm_variants float32,bfloat16,int8,gguf --tasks arc_easy,kobest_copa --limit 50
+        """
+        args = magic_arguments.parse_argstring(self.llm_variants, line)
+        try:
+            result = commands.variants(args)
+        except WorkbenchError as error:
+            return report(error)
+        display(shown(result.table().drop(columns=["speed_run_id"])))
+        show_figure(result.figure())
+        return result
+
+    @with_options(options.THROUGHPUT)
+    @line_magic
+    def llm_throughput(self, line: str):
+        """Serving speed: time to first token and per-token latency p50/p95, requests/s and tokens/s at each
+        concurrency; on the local engine also static batching against continuous slot refill. Saved as a run.
+
+        Example: %llm_throughput arc_easy --concurrency 1,4,16 --max-new-tokens 32
+        """
+        args = magic_arguments.parse_argstring(self.llm_throughput, line)
+        try:
+            result = commands.throughput(args, lambda text: user_ns(self).get(text, text))  # a list variable
+        except WorkbenchError as error:
+            return report(error)
+        display(shown(result.table()))
+        show_figure(result.figure())
+        return result
+
+
+@magics_class
 class TextMagics(Magics):
     """%llm_ppl, %%llm_grid, %llm_compare, %llm_trend, %llm_report and %llm_score: perplexity, prompt grids, run
     comparison, one evaluation over time, a report in one HTML file, scoring."""
@@ -370,6 +410,7 @@ class JudgeMagics(Magics):
 def load_ipython_extension(ipython) -> None:
     ipython.register_magics(WorkbenchMagics)
     ipython.register_magics(TextMagics)
+    ipython.register_magics(CostMagics)
     ipython.register_magics(JudgeMagics)
 
 

@@ -39,7 +39,8 @@ from .base import (
     rolling_windows,
 )
 from .hf import encode, encode_pair, whole_characters
-from .registry import ALIASES, ModelSpec, alias_gguf, weights_fingerprint
+from .registry import ALIASES, alias_gguf, weights_fingerprint
+from .spec import ModelSpec
 
 if TYPE_CHECKING:
     from llama_cpp import Llama

@@ -35,16 +35,14 @@ from .base import (
     LoglikelihoodResponse,
     Progress,
 )
-from .replicas import Replicas, split_urls
+from .replicas import BASE_URL_ENV, Replicas, key_variable, split_urls
 
 if TYPE_CHECKING:
     from .loading import LoadSettings
-    from .registry import ModelSpec
+    from .spec import ModelSpec
 
 PREFIX = "openai:"
 OPENAI_URL = "https://api.openai.com/v1"
-OPENAI_KEY = "OPENAI_API_KEY"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 CONCURRENCY_ENV = "WORKBENCH_API_CONCURRENCY"
 TIMEOUT_ENV = "WORKBENCH_API_TIMEOUT"
 RETRIES_ENV = "WORKBENCH_API_RETRIES"
@@ -54,7 +52,7 @@ SPEC = re.compile(r"^openai:(?P<model>[^@\s]+?)(?:@(?P<url>https?://\S+))?$")
 # ---- the backend's module functions (registry.SCHEMES) --------------------------------------------------------
 def parse(spec_text: str) -> ModelSpec:
     """The ``openai:`` spec's form checked (nothing contacted); kind "api", location ``MODEL@URL[,URL...]``."""
-    from .registry import ModelSpec
+    from .spec import ModelSpec
 
     model, url = parse_spec(spec_text)
     return ModelSpec(spec_text.strip(), "api", f"{model}@{url}")
@@ -105,19 +103,6 @@ def endpoint_urls(model: str, text: str) -> list[str]:
                 f"${key_variable(clean)} instead; keys are never written into model specs or run records."
             )
     return split_urls(text)
-
-
-def key_variable(base_url: str) -> str:
-    """The environment variable holding the key for ``base_url``.
-
-    OpenAI (and ``$OPENAI_BASE_URL``): ``OPENAI_API_KEY``. Elsewhere ``WORKBENCH_API_KEY_`` + host and port in
-    capitals with other characters as ``_``: http://127.0.0.1:8000/v1 -> ``WORKBENCH_API_KEY_127_0_0_1_8000``.
-    """
-    parts = urlsplit(base_url)
-    if parts.hostname == "api.openai.com" or base_url.rstrip("/") == (os.environ.get(BASE_URL_ENV) or "").rstrip("/"):
-        return OPENAI_KEY
-    where = f"{parts.hostname}_{parts.port}" if parts.port else str(parts.hostname)
-    return "WORKBENCH_API_KEY_" + re.sub(r"[^A-Za-z0-9]+", "_", where).upper().strip("_")
 
 
 def refusal(spec: str, what: str = "log-likelihood scoring") -> WorkbenchError:

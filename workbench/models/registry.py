@@ -23,6 +23,7 @@ from ..settings import cache_dir
 from .base import LOCAL, Capabilities, LocalModel, Model, RollingRequest
 from .cache import made_once
 from .loading import DEFAULT, LoadSettings
+from .spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,6 @@ SCHEME = re.compile(r"^(?P<scheme>[a-z]+):")
 BACKEND_NAMES = {"llamacpp": "llama.cpp", "transformers": "transformers"}  # as identities record them
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 LEGACY_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(@[\w./-]+)?$")  # no namespace; a name near an alias is a typo
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Where a model's weights are: kind is 'gguf', 'dir' or 'hub'."""
-
-    name: str
-    kind: str
-    location: str
-    revision: str | None = None
 
 
 def resolve(spec: str) -> ModelSpec:

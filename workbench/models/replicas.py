@@ -15,7 +15,7 @@ Each request is tried at most ``max_retries + 1`` times, plus once more for each
 up with one message naming the last failure. 401/403 and 404 stop at once with a message naming the fix.
 
 The key of each replica comes from the environment at the moment of each request (see
-:func:`workbench.models.openai.key_variable`) and is kept nowhere else.
+:func:`key_variable`) and is kept nowhere else.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -52,13 +53,28 @@ def split_urls(text: str) -> list[str]:
     return urls
 
 
+OPENAI_KEY = "OPENAI_API_KEY"
+BASE_URL_ENV = "OPENAI_BASE_URL"
+
+
+def key_variable(base_url: str) -> str:
+    """The environment variable holding the key for ``base_url``.
+
+    OpenAI (and ``$OPENAI_BASE_URL``): ``OPENAI_API_KEY``. Elsewhere ``WORKBENCH_API_KEY_`` + host and port in
+    capitals with other characters as ``_``: http://127.0.0.1:8000/v1 -> ``WORKBENCH_API_KEY_127_0_0_1_8000``.
+    """
+    parts = urlsplit(base_url)
+    if parts.hostname == "api.openai.com" or base_url.rstrip("/") == (os.environ.get(BASE_URL_ENV) or "").rstrip("/"):
+        return OPENAI_KEY
+    where = f"{parts.hostname}_{parts.port}" if parts.port else str(parts.hostname)
+    return "WORKBENCH_API_KEY_" + re.sub(r"[^A-Za-z0-9]+", "_", where).upper().strip("_")
+
+
 class Replica:
     """One server: its URL, the variable its key is read from, its HTTP connections and its state."""
 
     def __init__(self, base_url: str, timeout: float):
         import httpx
-
-        from .openai import key_variable
 
         self.base_url = base_url.rstrip("/")
         self.key_env = key_variable(self.base_url)

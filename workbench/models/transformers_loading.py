@@ -55,7 +55,7 @@ def load_weights(source: str, revision: str | None, settings: LoadSettings) -> t
         with warnings.catch_warnings():  # torch 2.13 announces a future move of this API to torchao
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            model = _dynamic_int8(model)
+            model = _dynamic_int8(model)  # in place: one copy of the weights at a time
     return model.eval(), tokenizer
 
 
@@ -70,7 +70,7 @@ def _dynamic_int8(model: Any) -> Any:
     head = model.get_output_embeddings()
     layers = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
               if isinstance(module, torch.nn.Linear) and module is not head}  # fmt: skip
-    return torch.ao.quantization.quantize_dynamic(model, layers, dtype=torch.qint8)
+    return torch.ao.quantization.quantize_dynamic(model, layers, dtype=torch.qint8, inplace=True)
 
 
 def _device_map(device: str) -> Any:

@@ -49,7 +49,7 @@ from .hf import encode, encode_pair, whole_characters
 
 if TYPE_CHECKING:
     from .loading import LoadSettings
-    from .registry import ModelSpec
+    from .spec import ModelSpec
 
 PREFIX = "vllm:"
 SPEC = re.compile(r"^vllm:(?P<model>[^?\s]+)(?:\?(?P<query>\S*))?$")
@@ -153,7 +153,7 @@ def _inner(spec_text: str) -> tuple[Parsed, ModelSpec]:
 # ---- the four module functions the registry calls ---------------------------------------------------------
 def parse(spec_text: str) -> ModelSpec:
     """ModelSpec(kind='vllm') of a ``vllm:`` spec: its form and its model checked, nothing loaded."""
-    from .registry import ModelSpec
+    from .spec import ModelSpec
 
     _, inner = _inner(spec_text)
     return ModelSpec(name=spec_text.strip(), kind="vllm", location=inner.location, revision=inner.revision)

@@ -47,12 +47,14 @@ from .tables import (
     SCORE,
     STORE,
     TABLES,
+    THROUGHPUT,
     TREND,
+    VARIANTS,
 )
 
 __all__ = [
     "ARENA", "CHECK", "COMPARE", "EVAL", "EXPORT", "GRID", "JUDGE", "JUDGE_CALIBRATE", "PPL", "RATE", "REFERENCE",
-    "REPORT", "RUNS", "SCORE", "SHELLS", "STORE", "TABLES", "TEXT_PARAMS", "TREND", "Option", "Table", "add_arguments",
-    "call_text", "config", "grid_prompts", "is_file", "key_fields", "kwargs", "magic", "parse_params", "prompt_options",
-    "rubric", "split_list", "texts", "turns",
+    "REPORT", "RUNS", "SCORE", "SHELLS", "STORE", "TABLES", "TEXT_PARAMS", "THROUGHPUT", "TREND", "VARIANTS", "Option",
+    "Table", "add_arguments", "call_text", "config", "grid_prompts", "is_file", "key_fields", "kwargs", "magic",
+    "parse_params", "prompt_options", "rubric", "split_list", "texts", "turns",
 ]  # fmt: skip

@@ -6,6 +6,7 @@ from ..models.registry import DEFAULT_MODEL, split_specs
 from .judging import CALIBRATE, JUDGE_BATCH, JUDGE_MAX_NEW_TOKENS, JUDGE_PROMPT, judge_turns
 from .parsing import REFERENCE, parse_params, prompt_options, rubric, split_list, texts
 from .spec import Option
+from .speed import THROUGHPUT_OPTIONS, VARIANT_OPTIONS
 
 STORE = Option(
     "store",
@@ -436,6 +437,9 @@ REPORT: list[Option] = [
     STORE,
 ]
 
+VARIANTS: list[Option] = [*VARIANT_OPTIONS, STORE]
+THROUGHPUT: list[Option] = [*THROUGHPUT_OPTIONS, *(o for o in LOAD if o.name != "adapter"), STORE]
+
 # command name -> its table, for the shells and the tests
 TABLES: dict[str, list[Option]] = {
     "eval": EVAL,
@@ -452,4 +456,6 @@ TABLES: dict[str, list[Option]] = {
     "trend": TREND,
     "export": EXPORT,
     "report": REPORT,
+    "variants": VARIANTS,
+    "throughput": THROUGHPUT,
 }
