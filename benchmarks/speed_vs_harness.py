@@ -104,7 +104,7 @@ def build(tasks: list[str], shots: int, limit: int, kind: str):
 
 def distinct_prefix_tokens(tokenizer, requests, kind: str) -> int:
     """Nodes of the token trie over every model input: the tokens that must be computed at least once."""
-    from workbench.models.hf import encode, encode_pair
+    from workbench.models.tokens import encode, encode_pair
 
     prefix = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
     trie: dict = {}

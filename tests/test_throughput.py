@@ -8,7 +8,8 @@ import importlib.util
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.throughput import Timing, prompts_from, speeds, summarize, throughput
+from workbench.serving_speed import prompts_from, throughput
+from workbench.timings import Timing, speeds, summarize
 
 from .conftest import needs_mirror, needs_model
 from .serving import served  # noqa: F401 (fixture)

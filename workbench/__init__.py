@@ -43,7 +43,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "set_price": ("models.pricing", "set_price"),
     # what quantization costs: one model's variants side by side; serving speed at each concurrency
     **{n: ("model_variants", n) for n in ("variants", "VariantResult")},
-    **{n: ("throughput", n) for n in ("throughput", "ThroughputResult")},
+    **{n: ("serving_speed", n) for n in ("throughput", "ThroughputResult")},
     "LocalServer": ("models.serve", "LocalServer"),
 }
 __all__ = sorted(_EXPORTS) + ["load_ipython_extension"]

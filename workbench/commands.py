@@ -85,7 +85,7 @@ def variants(args: Any) -> Any:
 
 def throughput(args: Any, resolve: Callable[[Any], Any] | None = None) -> Any:
     """``workbench.throughput``: serving speed at each concurrency (a magic's list variable as the prompts)."""
-    from .throughput import throughput as measure
+    from .serving_speed import throughput as measure
 
     return measure(**options.kwargs(options.THROUGHPUT, args, resolve))
 

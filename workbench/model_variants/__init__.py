@@ -219,14 +219,14 @@ def _run_variant(
     store: str | Path | None,
 ) -> Measured:
     """Load ``v``, evaluate every task (ordinary runs), time generation, measure memory, release it."""
-    from .. import throughput
+    from .. import serving_speed
     from ..evaluation import evaluate_task
     from . import footprint, speed
 
     print(f"variant {v.label}: loading {v.model}" + (f" ({v.dtype})" if v.dtype else f" ({v.backend})"))
     own = footprint.reset_peak()
     started = time.perf_counter()
-    lm = throughput.load(v.model, device=v.device, dtype=v.dtype, backend=v.backend)
+    lm = serving_speed.load(v.model, device=v.device, dtype=v.dtype, backend=v.backend)
     load_s = time.perf_counter() - started
     load_peak = footprint.peak_bytes()
     footprint.reset_peak()

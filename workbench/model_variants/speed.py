@@ -51,7 +51,7 @@ def prompt_speed(lm: Any, prompts: Sequence[str]) -> float | None:
 
 def generation_speed(lm: Any, n_prompts: int, n_tokens: int, store: str | Path | None) -> tuple[float | None, str]:
     """(generated tokens/s, the throughput run's id): ``n_prompts`` open-ended prompts, ``n_tokens`` each."""
-    from ..throughput import throughput
+    from ..serving_speed import throughput
 
     prompts = [OPEN_PROMPTS[i % len(OPEN_PROMPTS)] for i in range(n_prompts)]
     t = throughput(lm, prompts, concurrency=[1], max_new_tokens=n_tokens, static=False, store=store)

@@ -8,7 +8,7 @@ server does not report one (vLLM reports its ``--max-model-len``). Several repli
 ``completions:MODEL@URL1,URL2?tokenizer=...`` (see replicas.py).
 
 How a request is scored, as lm-evaluation-harness's ``local-completions`` model does it: context and
-continuation are tokenized here exactly as the transformers backend does (``hf.encode_pair``), the token ids are
+continuation are tokenized here exactly as the transformers backend does (``tokens.encode_pair``), the token ids are
 sent as the prompt with ``echo=true, logprobs=1, max_tokens=1``, and the server's log-probabilities of the
 echoed prompt tokens are read back: the continuation's are summed, and it is greedy where each of its tokens is
 the top-1 token. A sequence longer than the window keeps its last ``max_length + 1`` tokens, as the transformers
@@ -52,10 +52,10 @@ from .base import (
     Progress,
     rolling_windows,
 )
-from .hf import encode, encode_pair
 from .openai import CONCURRENCY_ENV, _env_number, answer, connect, endpoint_urls, key_states
 from .replicas import Replicas
 from .server_checks import Probe, echoed, served_window
+from .tokens import HarnessTokens
 
 if TYPE_CHECKING:
     from .loading import LoadSettings
@@ -179,7 +179,7 @@ def load_tokenizer(source: str, spec_text: str) -> Any:
 
 
 # ---- the model -----------------------------------------------------------------------------------------------
-class CompletionsModel(ListAnswers):
+class CompletionsModel(HarnessTokens, ListAnswers):
     """A model behind one or more ``/v1/completions`` servers, scoring log-likelihoods from echoed prompts."""
 
     def __init__(
@@ -241,27 +241,13 @@ class CompletionsModel(ListAnswers):
         self.replicas.close()
 
     # ---- tokens, as the transformers backend makes them -------------------------------------------------------
-    def encode(self, text: str) -> list[int]:
-        return encode(self.tokenizer, text)
-
-    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
-
     # ---- request kind 1: loglikelihood ----------------------------------------------------------------------
     def iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
         """(index, response) as each server answer arrives; ``batch_size`` is ignored (``concurrency`` requests
         are in flight)."""
-        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
-        for r, (_, cont) in zip(requests, pairs):
-            if not cont:
-                raise WorkbenchError(
-                    f"Cannot score the continuation {r.continuation!r} after {r.context[-40:]!r}: the tokenizer merges "
-                    "it into the context's last token, which leaves no continuation tokens (lm-evaluation-harness "
-                    "refuses such requests too). End the context at a word boundary, or start the continuation "
-                    "with a space."
-                )
+        pairs = self.token_pairs(requests)
         calls = as_finished(lambda pair: self._score(*pair[1]), enumerate(pairs), self.replicas.concurrency)
         for (i, _), response in calls:
             if progress:

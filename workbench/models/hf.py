@@ -10,7 +10,6 @@ import inspect
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import WorkbenchError
 from .attention import attention_mask, keys_values, sliding_layers
 from .base import (
     LOCAL,
@@ -23,6 +22,7 @@ from .base import (
     in_order,
     rolling_windows,
 )
+from .tokens import HarnessTokens, whole_characters
 
 if TYPE_CHECKING:
     pass
@@ -58,42 +58,7 @@ def max_length(config: Any, tokenizer: Any, default: int = 2048) -> int:
     return int(limit) if limit is not None and limit != TOKENIZER_INFINITY else default
 
 
-def encode(tokenizer: Any, text: str) -> list[int]:
-    """Tokens of ``text`` as the harness encodes them (the tokenizer's own special-token rule, no second BOS)."""
-    bos_text = tokenizer.bos_token
-    kwargs = {"add_special_tokens": False} if bos_text and text.startswith(bos_text) else {}
-    return list(tokenizer.encode(text, **kwargs))
-
-
-def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """Context and continuation tokens; trailing context spaces move to the continuation, and the
-    continuation is what encoding the whole adds after the context's own tokens (the harness's split)."""
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    if not context:
-        return [prefix_token_id], encode(tokenizer, continuation)
-    whole = encode(tokenizer, context + continuation)
-    ctx = encode(tokenizer, context)
-    return ctx, whole[len(ctx) :]
-
-
-def whole_characters(tokenizer: Any, ids: Sequence[int], text: str) -> str:
-    """``text`` (the decoded ``ids``) without a character cut in half at its end.
-
-    Byte-level tokens split one Hangul syllable or emoji over up to four tokens, so a sequence stopped by the
-    token limit can end inside a character, which decodes as U+FFFD. The tokens of the unfinished character are
-    left out (the count of generated tokens is unchanged).
-    """
-    keep = len(ids)
-    while text.endswith("\ufffd") and keep > 0 and len(ids) - keep < 4:
-        keep -= 1
-        text = tokenizer.decode(ids[:keep], skip_special_tokens=True)
-    return text
-
-
-class HFModel(ListAnswers):
+class HFModel(HarnessTokens, ListAnswers):
     """A loaded transformers causal LM plus its tokenizer."""
 
     capabilities = LOCAL
@@ -123,13 +88,6 @@ class HFModel(ListAnswers):
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
 
-    # ---- tokenization (as the harness does it) -------------------------------------------------
-    def encode(self, text: str) -> list[int]:
-        return encode(self.tokenizer, text)
-
-    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
-
     # ---- request kind 1: loglikelihood ---------------------------------------------------------
     def iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
@@ -137,15 +95,7 @@ class HFModel(ListAnswers):
         """(index, response) pairs as the forward passes finish them. All requests are planned together (shared
         contexts and prefixes found across the whole list), yet each arrives as soon as its pass is done, so a
         caller can save every item the moment its last request is in."""
-        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
-        for r, (_, cont) in zip(requests, pairs):
-            if not cont:
-                raise WorkbenchError(
-                    f"Cannot score the continuation {r.continuation!r} after {r.context[-40:]!r}: the tokenizer merges "
-                    "it into the context's last token, which leaves no continuation tokens (lm-evaluation-harness "
-                    "refuses such requests too). End the context at a word boundary, or start the continuation "
-                    "with a space."
-                )
+        pairs = self.token_pairs(requests)
         for i, (lp, greedy) in self.iter_token_pairs(pairs, batch_size=batch_size, progress=progress):
             yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
 

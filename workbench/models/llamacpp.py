@@ -38,9 +38,9 @@ from .base import (
     in_order,
     rolling_windows,
 )
-from .hf import encode, encode_pair, whole_characters
 from .registry import ALIASES, alias_gguf, weights_fingerprint
 from .spec import ModelSpec
+from .tokens import HarnessTokens, whole_characters
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -205,7 +205,7 @@ def window(n_ctx_train: int, n_vocab: int) -> int:
 
 
 class TokenizerView:
-    """llama's tokenizer as hf.encode / encode_pair / whole_characters use a transformers tokenizer."""
+    """llama's tokenizer as tokens.encode / encode_pair / whole_characters use a transformers tokenizer."""
 
     def __init__(self, llm: Llama):
         self.llm = llm
@@ -224,7 +224,7 @@ class TokenizerView:
         return self.llm.detokenize(list(ids), special=not skip_special_tokens).decode("utf-8", errors="replace")
 
 
-class LlamaCppModel(ListAnswers):
+class LlamaCppModel(HarnessTokens, ListAnswers):
     """A GGUF model in one llama.cpp context, answering the three request kinds one request at a time."""
 
     capabilities = LOCAL
@@ -287,12 +287,6 @@ class LlamaCppModel(ListAnswers):
         self.llm.close()
 
     # ---- tokenization (as the harness does it) -------------------------------------------------
-    def encode(self, text: str) -> list[int]:
-        return encode(self.tokenizer, text)
-
-    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
-
     # ---- the cache -------------------------------------------------------------------------------
     def evaluate(self, tokens: Sequence[int], *, at_least: int = 2) -> None:
         """Make llama's evaluated tokens start with ``tokens``, computing only what follows the prefix they share
@@ -344,15 +338,7 @@ class LlamaCppModel(ListAnswers):
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
         """(index, response) pairs in the order they are computed (sorted by tokens, so prefixes are shared)."""
-        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
-        for r, (_, cont) in zip(requests, pairs):
-            if not cont:
-                raise WorkbenchError(
-                    f"Cannot score the continuation {r.continuation!r} after {r.context[-40:]!r}: the tokenizer merges "
-                    "it into the context's last token, which leaves no continuation tokens (lm-evaluation-harness "
-                    "refuses such requests too). End the context at a word boundary, or start the continuation "
-                    "with a space."
-                )
+        pairs = self.token_pairs(requests)
         for i, (lp, greedy) in self.iter_token_pairs(pairs, progress=progress):
             yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
 

@@ -13,7 +13,7 @@ transformers directory; a hub id, optionally ``@revision``). Options, all option
   the compilation at start takes minutes.
 
 Log-likelihoods come from vLLM's prompt log-probabilities (``SamplingParams(max_tokens=1, prompt_logprobs=1)``)
-on token ids split exactly as the transformers backend and lm-evaluation-harness split them (hf.encode_pair),
+on token ids split exactly as the transformers backend and lm-evaluation-harness split them (tokens.encode_pair),
 so the numbers are the transformers backend's to float precision; a continuation is greedy when each of its
 tokens has rank 1 among the prompt log-probabilities. Generation goes through ``LLM.generate``.
 
@@ -39,13 +39,13 @@ from .base import (
     Capabilities,
     GenerateRequest,
     GenerateResponse,
+    ListAnswers,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
     Progress,
-    in_order,
     rolling_windows,
 )
-from .hf import encode, encode_pair, whole_characters
+from .tokens import HarnessTokens, whole_characters
 
 if TYPE_CHECKING:
     from .loading import LoadSettings
@@ -270,7 +270,7 @@ def load(spec: ModelSpec, settings: LoadSettings) -> VLLMModel:
 
 
 # ---- the model ------------------------------------------------------------------------------------------
-class VLLMModel:
+class VLLMModel(HarnessTokens, ListAnswers):
     """A vLLM engine in this process as a workbench LocalModel."""
 
     capabilities = LOCAL
@@ -289,30 +289,12 @@ class VLLMModel:
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
 
-    def encode(self, text: str) -> list[int]:
-        return encode(self.tokenizer, text)
-
-    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
-
     # ---- log-likelihoods from prompt log-probabilities ------------------------------------------------------
-    def loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> list[LoglikelihoodResponse]:
-        return in_order(self.iter_loglikelihood(requests, batch_size=batch_size, progress=progress), len(requests))
 
     def iter_loglikelihood(
         self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
-        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
-        for r, (_, cont) in zip(requests, pairs):
-            if not cont:
-                raise WorkbenchError(
-                    f"Cannot score the continuation {r.continuation!r} after {r.context[-40:]!r}: the tokenizer merges "
-                    "it into the context's last token, which leaves no continuation tokens (lm-evaluation-harness "
-                    "refuses such requests too). End the context at a word boundary, or start the continuation "
-                    "with a space."
-                )
+        pairs = self.token_pairs(requests)
         for i, (lp, greedy) in self.iter_token_pairs(pairs, progress=progress):
             yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
 
@@ -332,8 +314,6 @@ class VLLMModel:
                 progress(len(chunk))
 
     # ---- rolling log-likelihood (perplexity) ----------------------------------------------------------------
-    def rolling_loglikelihood(self, texts: Sequence[str], *, progress: Progress | None = None) -> list[list[float]]:
-        return in_order(self.iter_rolling(texts, progress=progress), len(texts))
 
     def iter_rolling(
         self, texts: Sequence[str], *, progress: Progress | None = None
@@ -350,11 +330,6 @@ class VLLMModel:
         if isinstance(prompt, str):
             return prompt
         return self.tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
-
-    def generate(
-        self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
-    ) -> list[GenerateResponse]:
-        return in_order(self.iter_generate(requests, batch_size=batch_size, progress=progress), len(requests))
 
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None

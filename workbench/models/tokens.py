@@ -1,0 +1,73 @@
+"""Tokens as lm-evaluation-harness makes them, for every backend that tokenizes here (transformers, a
+completions server, llama.cpp, vLLM): the harness's encoding, its context/continuation split, text cut at whole
+characters, and ``HarnessTokens``, the methods a backend with a tokenizer gets from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import WorkbenchError
+from .base import LoglikelihoodRequest
+
+
+def encode(tokenizer: Any, text: str) -> list[int]:
+    """Tokens of ``text`` as the harness encodes them (the tokenizer's own special-token rule, no second BOS)."""
+    bos_text = tokenizer.bos_token
+    kwargs = {"add_special_tokens": False} if bos_text and text.startswith(bos_text) else {}
+    return list(tokenizer.encode(text, **kwargs))
+
+
+def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """Context and continuation tokens; trailing context spaces move to the continuation, and the
+    continuation is what encoding the whole adds after the context's own tokens (the harness's split)."""
+    n_spaces = len(context) - len(context.rstrip())
+    if n_spaces:
+        continuation = context[-n_spaces:] + continuation
+        context = context[:-n_spaces]
+    if not context:
+        return [prefix_token_id], encode(tokenizer, continuation)
+    whole = encode(tokenizer, context + continuation)
+    ctx = encode(tokenizer, context)
+    return ctx, whole[len(ctx) :]
+
+
+def whole_characters(tokenizer: Any, ids: Sequence[int], text: str) -> str:
+    """``text`` (the decoded ``ids``) without a character cut in half at its end.
+
+    Byte-level tokens split one Hangul syllable or emoji over up to four tokens, so a sequence stopped by the
+    token limit can end inside a character, which decodes as U+FFFD. The tokens of the unfinished character are
+    left out (the count of generated tokens is unchanged).
+    """
+    keep = len(ids)
+    while text.endswith("\ufffd") and keep > 0 and len(ids) - keep < 4:
+        keep -= 1
+        text = tokenizer.decode(ids[:keep], skip_special_tokens=True)
+    return text
+
+
+class HarnessTokens:
+    """Tokens as lm-evaluation-harness makes them, for a backend with ``tokenizer`` (a transformers tokenizer or
+    one that behaves as one) and ``prefix_token_id``: ``encode``, ``encode_pair`` and ``token_pairs`` (a list of
+    requests split, each with at least one continuation token, else refused as the harness refuses it)."""
+
+    tokenizer: Any
+    prefix_token_id: int
+
+    def encode(self, text: str) -> list[int]:
+        return encode(self.tokenizer, text)
+
+    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
+
+    def token_pairs(self, requests: Sequence[LoglikelihoodRequest]) -> list[tuple[list[int], list[int]]]:
+        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
+        for r, (_, cont) in zip(requests, pairs):
+            if not cont:
+                raise WorkbenchError(
+                    f"Cannot score the continuation {r.continuation!r} after {r.context[-40:]!r}: the tokenizer merges "
+                    "it into the context's last token, which leaves no continuation tokens (lm-evaluation-harness "
+                    "refuses such requests too). End the context at a word boundary, or start the continuation "
+                    "with a space."
+                )
+        return pairs
