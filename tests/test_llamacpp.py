@@ -219,6 +219,7 @@ def test_arc_easy_doc_0_scores_as_measured_in_issue_19(model):
     assert scores == pytest.approx([-23.63, -34.34, -32.37, -29.21], abs=0.02)
 
 
+@needs_llama_cpp
 @pytest.mark.integration
 def test_requests_longer_than_the_window_are_left_truncated_as_the_harness_does():
     lm = llamacpp.load(llamacpp.parse("llamacpp:smollm2-135m"))
@@ -317,6 +318,7 @@ def test_progress_adds_up_to_the_number_of_requests(model):
     assert sum(seen) == pytest.approx(2.0)
 
 
+@needs_llama_cpp
 @pytest.mark.integration
 @needs_mirror
 def test_arc_easy_end_to_end_through_the_registry(project):
