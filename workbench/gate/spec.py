@@ -218,6 +218,8 @@ class Reader:
 
     def stored_run(self, value: Any, path: Where) -> dict[str, Any]:
         """The stored run a (prefix of a) run id names."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # an unquoted id of digits only (2% of ids), which YAML reads as a number
         if not isinstance(value, str) or not value.strip():
             raise self.error(path, f"a run is named by its id, e.g. 1a2b3c4d (got {_shown(value)}).")
         db = self.store(path)
