@@ -302,11 +302,6 @@ class CompletionsModel(HarnessTokens, ListAnswers):
                 yield k, [scores[j] for j in range(len(scores))]
 
     # ---- request kind 3: generate ------------------------------------------------------------------------------
-    def render_prompt(self, prompt: str | Sequence[dict[str, str]]) -> str:
-        if isinstance(prompt, str):
-            return prompt
-        return self.tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
-
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
     ) -> Iterator[tuple[int, GenerateResponse]]:

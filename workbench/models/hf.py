@@ -16,13 +16,10 @@ from .base import (
     GenerateRequest,
     GenerateResponse,
     ListAnswers,
-    LoglikelihoodRequest,
-    LoglikelihoodResponse,
     Progress,
-    in_order,
     rolling_windows,
 )
-from .tokens import HarnessTokens, whole_characters
+from .tokens import TokenPair, TokenPairScoring, whole_characters
 
 if TYPE_CHECKING:
     pass
@@ -58,7 +55,7 @@ def max_length(config: Any, tokenizer: Any, default: int = 2048) -> int:
     return int(limit) if limit is not None and limit != TOKENIZER_INFINITY else default
 
 
-class HFModel(HarnessTokens, ListAnswers):
+class HFModel(TokenPairScoring, ListAnswers):
     """A loaded transformers causal LM plus its tokenizer."""
 
     capabilities = LOCAL
@@ -89,23 +86,8 @@ class HFModel(HarnessTokens, ListAnswers):
         return dict(self._identity)
 
     # ---- request kind 1: loglikelihood ---------------------------------------------------------
-    def iter_loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
-        """(index, response) pairs as the forward passes finish them. All requests are planned together (shared
-        contexts and prefixes found across the whole list), yet each arrives as soon as its pass is done, so a
-        caller can save every item the moment its last request is in."""
-        pairs = self.token_pairs(requests)
-        for i, (lp, greedy) in self.iter_token_pairs(pairs, batch_size=batch_size, progress=progress):
-            yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
-
-    def score_token_pairs(
-        self, pairs: Sequence[tuple[list[int], list[int]]], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> list[tuple[float, bool]]:
-        return in_order(self.iter_token_pairs(pairs, batch_size=batch_size, progress=progress), len(pairs))
-
     def iter_token_pairs(
-        self, pairs: Sequence[tuple[list[int], list[int]]], *, batch_size: int = 16, progress: Progress | None = None
+        self, pairs: Sequence[TokenPair], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, tuple[float, bool]]]:
         """(index, (sum of continuation log-probs, greedy flag)) for each (context tokens, continuation tokens),
         in the order the forward passes finish them.
@@ -260,7 +242,8 @@ class HFModel(HarnessTokens, ListAnswers):
     def iter_rolling(
         self, texts: Sequence[str], *, progress: Progress | None = None
     ) -> Iterator[tuple[int, list[float]]]:
-        """(index, window log-likelihoods) for each text as soon as it is scored."""
+        """(index, window log-likelihoods) for each text as soon as it is scored: each window whole, one at a
+        time (windows share no prefix to reuse, and one window of max_length tokens bounds the memory)."""
         for i, text in enumerate(texts):
             windows = rolling_windows(self.encode(text), self.prefix_token_id, self.max_length)
             yield i, [lp for _, (lp, _) in sorted(inference_steps(self._score_whole(windows, 1, None), self.device))]
@@ -268,11 +251,6 @@ class HFModel(HarnessTokens, ListAnswers):
                 progress(1)
 
     # ---- request kind 3: generate --------------------------------------------------------------
-    def render_prompt(self, prompt: str | Sequence[dict[str, str]]) -> str:
-        if isinstance(prompt, str):
-            return prompt
-        return self.tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
-
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
     ) -> Iterator[tuple[int, GenerateResponse]]:

@@ -32,15 +32,11 @@ from .base import (
     GenerateRequest,
     GenerateResponse,
     ListAnswers,
-    LoglikelihoodRequest,
-    LoglikelihoodResponse,
     Progress,
-    in_order,
-    rolling_windows,
 )
 from .registry import ALIASES, alias_gguf, weights_fingerprint
 from .spec import ModelSpec
-from .tokens import HarnessTokens, whole_characters
+from .tokens import TokenPair, TokenPairScoring, whole_characters
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -224,7 +220,7 @@ class TokenizerView:
         return self.llm.detokenize(list(ids), special=not skip_special_tokens).decode("utf-8", errors="replace")
 
 
-class LlamaCppModel(HarnessTokens, ListAnswers):
+class LlamaCppModel(TokenPairScoring, ListAnswers):
     """A GGUF model in one llama.cpp context, answering the three request kinds one request at a time."""
 
     capabilities = LOCAL
@@ -333,24 +329,12 @@ class LlamaCppModel(HarnessTokens, ListAnswers):
         picked = rows[np.arange(len(target)), target]
         return picked - log_z, rows.argmax(axis=1) == target
 
-    # ---- request kind 1: loglikelihood ---------------------------------------------------------
-    def iter_loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
-        """(index, response) pairs in the order they are computed (sorted by tokens, so prefixes are shared)."""
-        pairs = self.token_pairs(requests)
-        for i, (lp, greedy) in self.iter_token_pairs(pairs, progress=progress):
-            yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
-
-    def score_token_pairs(
-        self, pairs: Sequence[tuple[list[int], list[int]]], *, progress: Progress | None = None
-    ) -> list[tuple[float, bool]]:
-        return in_order(self.iter_token_pairs(pairs, progress=progress), len(pairs))
-
+    # ---- log-likelihoods (iter_loglikelihood, iter_rolling: TokenPairScoring) -----------------------
     def iter_token_pairs(
-        self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]], *, progress: Progress | None = None
+        self, pairs: Sequence[TokenPair], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, tuple[float, bool]]]:
-        """(index, (sum of continuation log-probs, greedy flag)) for each (context tokens, continuation tokens).
+        """(index, (sum of continuation log-probs, greedy flag)) for each (context tokens, continuation tokens),
+        one at a time in sorted order so that consecutive ones share the cached prefix (``batch_size`` is not used).
 
         Each request is the harness's one sequence: context + continuation, left-truncated to the window plus
         one, its last token dropped; the continuation's log-probs are read from the last positions."""
@@ -366,16 +350,6 @@ class LlamaCppModel(HarnessTokens, ListAnswers):
             if progress:
                 progress(1)
             yield i, (float(lp.sum()), bool(greedy.all()))
-
-    # ---- request kind 2: rolling loglikelihood -------------------------------------------------
-    def iter_rolling(
-        self, texts: Sequence[str], *, progress: Progress | None = None
-    ) -> Iterator[tuple[int, list[float]]]:
-        for i, text in enumerate(texts):
-            windows = rolling_windows(self.encode(text), self.prefix_token_id, self.max_length)
-            yield i, [lp for lp, _ in self.score_token_pairs(windows)]
-            if progress:
-                progress(1)
 
     # ---- request kind 3: generate --------------------------------------------------------------
     def render_prompt(self, prompt: str | Sequence[dict[str, str]]) -> str:

@@ -113,24 +113,25 @@ class Probe:
                 "echo=true, logprobs=1)."
             )
         ours = [_plain(tokenizer.decode([i])) for i in ids]
-        if len(values) < len(ids) or len(tokens) < len(ids):
-            raise self.refuse(
-                f"echoed {len(values)} log-probabilities for a prompt of {len(ids)} tokens: the echoed "
-                "log-probabilities do not cover the prompt."
-            )
         # a server may add a BOS token to a text prompt that the declared tokenizer does not
         extra = next((e for e in (0, 1) if [_plain(t) for t in tokens[e : e + len(ids)]] == ours), None)
-        if extra is None:
+        # the whole prompt echoed, cut in other places: another tokenizer (told before any count, which differs too)
+        if extra is None and "".join(tokens).replace("\u0120", " ").replace("\u2581", " ").endswith(PROBE):
             raise WorkbenchError(
                 f"{self.model.name}: the server at {self.url} tokenizes {PROBE!r} as {tokens[: len(ids) + 1]} but "
                 f"the declared tokenizer {self.model.tokenizer_source!r} as {ours}: it serves another tokenizer, so "
                 "the token boundaries of its scores would be wrong. Name its tokenizer: "
                 f"`{self.model.name.split('?')[0]}?tokenizer=DIR_OR_HUB_ID`."
             )
-        if len(values) < extra + len(ids):
+        if len(values) < (extra or 0) + len(ids):
             raise self.refuse(
-                f"echoed {len(values)} log-probabilities for a prompt of {len(ids) + extra} tokens: the echoed "
+                f"echoed {len(values)} log-probabilities for a prompt of {len(ids) + (extra or 0)} tokens: the echoed "
                 "log-probabilities do not cover the prompt."
+            )
+        if extra is None:
+            raise self.refuse(
+                f"echoes {PROBE!r} as the tokens {tokens[: len(ids) + 1]}, which are not the prompt's tokens "
+                f"{ours}: its log-probabilities cannot be matched to the prompt's tokens."
             )
         echoed_last = values[extra + len(ids) - 1]
         if echoed_last is None or any(v is None for v in values[extra + 1 : extra + len(ids)]):

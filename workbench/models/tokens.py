@@ -4,11 +4,13 @@ characters, and ``HarnessTokens``, the methods a backend with a tokenizer gets f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import WorkbenchError
-from .base import LoglikelihoodRequest
+from .base import LoglikelihoodRequest, LoglikelihoodResponse, Progress, in_order, rolling_windows
+
+TokenPair = tuple[Sequence[int], Sequence[int]]  # (context tokens, continuation tokens)
 
 
 def encode(tokenizer: Any, text: str) -> list[int]:
@@ -48,8 +50,9 @@ def whole_characters(tokenizer: Any, ids: Sequence[int], text: str) -> str:
 
 class HarnessTokens:
     """Tokens as lm-evaluation-harness makes them, for a backend with ``tokenizer`` (a transformers tokenizer or
-    one that behaves as one) and ``prefix_token_id``: ``encode``, ``encode_pair`` and ``token_pairs`` (a list of
-    requests split, each with at least one continuation token, else refused as the harness refuses it)."""
+    one that behaves as one) and ``prefix_token_id``: ``encode``, ``encode_pair``, ``token_pairs`` (a list of
+    requests split, each with at least one continuation token, else refused as the harness refuses it) and
+    ``render_prompt`` (chat messages through the tokenizer's chat template)."""
 
     tokenizer: Any
     prefix_token_id: int
@@ -71,3 +74,46 @@ class HarnessTokens:
                     "with a space."
                 )
         return pairs
+
+    def render_prompt(self, prompt: str | Sequence[dict[str, str]]) -> str:
+        """A plain prompt as it is; chat messages through the tokenizer's chat template, ready for an answer."""
+        if isinstance(prompt, str):
+            return prompt
+        return self.tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
+
+
+class TokenPairScoring(HarnessTokens):
+    """Log-likelihoods and rolling log-likelihoods for a local backend that scores (context, continuation) token
+    pairs: it writes ``iter_token_pairs`` (index, (summed log-probability, greedy)) and has ``max_length``; this
+    gives ``iter_loglikelihood``, ``score_token_pairs`` (in order) and ``iter_rolling`` (the harness's disjoint
+    windows of ``max_length`` tokens, each scored as a pair)."""
+
+    max_length: int
+
+    def iter_token_pairs(
+        self, pairs: Sequence[TokenPair], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> Iterator[tuple[int, tuple[float, bool]]]:
+        raise NotImplementedError
+
+    def iter_loglikelihood(
+        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
+        """(index, response) pairs in the order the backend finishes them."""
+        pairs = self.token_pairs(requests)
+        for i, (lp, greedy) in self.iter_token_pairs(pairs, batch_size=batch_size, progress=progress):
+            yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
+
+    def score_token_pairs(
+        self, pairs: Sequence[TokenPair], *, batch_size: int = 16, progress: Progress | None = None
+    ) -> list[tuple[float, bool]]:
+        return in_order(self.iter_token_pairs(pairs, batch_size=batch_size, progress=progress), len(pairs))
+
+    def iter_rolling(
+        self, texts: Sequence[str], *, progress: Progress | None = None
+    ) -> Iterator[tuple[int, list[float]]]:
+        """(index, log-likelihood of each window) per text, as soon as the text is scored."""
+        for i, text in enumerate(texts):
+            windows = rolling_windows(self.encode(text), self.prefix_token_id, self.max_length)
+            yield i, [lp for lp, _ in self.score_token_pairs(windows)]
+            if progress:
+                progress(1)

@@ -40,12 +40,9 @@ from .base import (
     GenerateRequest,
     GenerateResponse,
     ListAnswers,
-    LoglikelihoodRequest,
-    LoglikelihoodResponse,
     Progress,
-    rolling_windows,
 )
-from .tokens import HarnessTokens, whole_characters
+from .tokens import TokenPair, TokenPairScoring, whole_characters
 
 if TYPE_CHECKING:
     from .loading import LoadSettings
@@ -270,7 +267,7 @@ def load(spec: ModelSpec, settings: LoadSettings) -> VLLMModel:
 
 
 # ---- the model ------------------------------------------------------------------------------------------
-class VLLMModel(HarnessTokens, ListAnswers):
+class VLLMModel(TokenPairScoring, ListAnswers):
     """A vLLM engine in this process as a workbench LocalModel."""
 
     capabilities = LOCAL
@@ -291,18 +288,12 @@ class VLLMModel(HarnessTokens, ListAnswers):
 
     # ---- log-likelihoods from prompt log-probabilities ------------------------------------------------------
 
-    def iter_loglikelihood(
-        self, requests: Sequence[LoglikelihoodRequest], *, batch_size: int = 16, progress: Progress | None = None
-    ) -> Iterator[tuple[int, LoglikelihoodResponse]]:
-        pairs = self.token_pairs(requests)
-        for i, (lp, greedy) in self.iter_token_pairs(pairs, progress=progress):
-            yield i, LoglikelihoodResponse(lp, greedy, len(pairs[i][1]))
-
     def iter_token_pairs(
-        self, pairs: Sequence[tuple[list[int], list[int]]], *, progress: Progress | None = None
+        self, pairs: Sequence[TokenPair], *, batch_size: int = 16, progress: Progress | None = None
     ) -> Iterator[tuple[int, tuple[float, bool]]]:
         """(index, (sum of continuation log-probs, greedy flag)) per (context, continuation) token pair, chunk by
-        chunk. A pair longer than the window keeps its last max_length + 1 tokens (the harness's truncation)."""
+        chunk (vLLM batches a chunk itself: ``batch_size`` is not used). A pair longer than the window keeps its
+        last max_length + 1 tokens (the harness's truncation)."""
         params = _vllm().SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
         for start in range(0, len(pairs), CHUNK):
             chunk = pairs[start : start + CHUNK]
@@ -313,24 +304,7 @@ class VLLMModel(HarnessTokens, ListAnswers):
             if progress:
                 progress(len(chunk))
 
-    # ---- rolling log-likelihood (perplexity) ----------------------------------------------------------------
-
-    def iter_rolling(
-        self, texts: Sequence[str], *, progress: Progress | None = None
-    ) -> Iterator[tuple[int, list[float]]]:
-        """(index, log-likelihood of each window) per text: the harness's disjoint windows of max_length tokens."""
-        for i, text in enumerate(texts):
-            windows = rolling_windows(self.encode(text), self.prefix_token_id, self.max_length)
-            yield i, [lp for _, (lp, _) in sorted(self.iter_token_pairs(windows))]
-            if progress:
-                progress(1)
-
-    # ---- generation -----------------------------------------------------------------------------------------
-    def render_prompt(self, prompt: str | Sequence[dict[str, str]]) -> str:
-        if isinstance(prompt, str):
-            return prompt
-        return self.tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
-
+    # ---- generation (rolling log-likelihoods and prompts: TokenPairScoring) -------------------------------------
     def iter_generate(
         self, requests: Sequence[GenerateRequest], *, batch_size: int = 8, progress: Progress | None = None
     ) -> Iterator[tuple[int, GenerateResponse]]:
