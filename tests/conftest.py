@@ -177,3 +177,23 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         if integration_deselected(config) and module_is_integration(collection_path):
             return True
     return None
+
+
+# ---- notebook times, printed at the end of the session ------------------------------------------------------
+# The notebook test records (name, seconds, budget, slack) as a property; the controller gets every report, from
+# pytest-xdist's workers too, so the table below is printed however the tests were spread.
+NOTEBOOK_TIMES: list[tuple[str, float, int, int]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        NOTEBOOK_TIMES.extend(tuple(value) for key, value in report.user_properties if key == "notebook_seconds")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not NOTEBOOK_TIMES:
+        return
+    _, _, budget, slack = NOTEBOOK_TIMES[0]
+    terminalreporter.write_sep("-", f"notebook times (budget {budget} s on one CPU; fails beyond {slack * budget} s)")
+    for name, seconds, budget, _ in sorted(NOTEBOOK_TIMES):
+        terminalreporter.write_line(f"{name:32s} {seconds:6.0f} s  ({seconds / budget:.0%} of the budget)")

@@ -21,7 +21,6 @@ from .conftest import REPO, needs_mirror, needs_model
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 BUDGET_S = 300  # one CPU, the notebook's defaults
 SLACK = 3  # fail only beyond 3x the budget: a busy CI machine is slower, a doubled default is not
-TIMES: dict[str, float] = {}
 
 
 def read(path: Path):
@@ -34,27 +33,11 @@ def parameters(nb) -> str:
     return cells[0].source
 
 
-@pytest.fixture(scope="module")
-def report_times(request):
-    """Prints every executed notebook's time against the budget when the module's tests are done."""
-    yield TIMES
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if TIMES and reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():  # shown even when the tests pass
-            reporter.write("\n")  # after the progress dots
-            reporter.write_sep(
-                "-", f"notebook times (budget {BUDGET_S} s on one CPU; fails beyond {SLACK * BUDGET_S} s)"
-            )
-            for name, seconds in TIMES.items():
-                reporter.write_line(f"{name:32s} {seconds:6.0f} s  ({seconds / BUDGET_S:.0%} of the budget)")
-
-
 @pytest.mark.integration
 @needs_mirror
 @needs_model
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_executes_within_its_budget(path: Path, tmp_path, report_times, record_property):
+def test_notebook_executes_within_its_budget(path: Path, tmp_path, record_property):
     from nbclient import NotebookClient
 
     from workbench.store import Store
@@ -66,8 +49,7 @@ def test_notebook_executes_within_its_budget(path: Path, tmp_path, report_times,
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
-    report_times[path.name] = seconds
-    record_property("seconds", round(seconds, 1))
+    record_property("notebook_seconds", (path.name, round(seconds, 1), BUDGET_S, SLACK))  # conftest prints these
     print(f"{path.name}: {seconds:.0f} s (budget {BUDGET_S} s)")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
