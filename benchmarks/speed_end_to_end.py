@@ -28,11 +28,12 @@ Both sides: TOKENIZERS_PARALLELISM=false, HF_*_OFFLINE=1, torch's default thread
 file. The harness loads the dequantized default model as a transformers directory (parity_arc.model_directory),
 the workbench the same weights by their alias.
 
-Measured per process: wall seconds (time.perf_counter around start to exit) and peak resident memory: ``ru_maxrss``
-of the os.wait4 rusage of the child, the figure ``/usr/bin/time -v`` prints as "Maximum resident set size" (the
-largest process of the tree, neither side starts helpers that matter). Correctness: the accuracy metrics of both
-sides (harness results_*.json under --output_path, workbench runs in its store) must be equal; a difference is
-marked MISMATCH and the script exits 1.
+Measured per process: wall seconds (time.perf_counter around start to exit), machine use (user + system CPU seconds
+over wall seconds times the cores: the share of the machine the process kept busy) and peak resident memory:
+``ru_maxrss`` of the os.wait4 rusage of the child, the figure ``/usr/bin/time -v`` prints as "Maximum resident set
+size" (the largest process of the tree, neither side starts helpers that matter). Correctness: the accuracy
+metrics of both sides (harness results_*.json under --output_path, workbench runs in its store) must be equal; a
+difference is marked MISMATCH and the script exits 1.
 """
 
 from __future__ import annotations
@@ -105,6 +106,12 @@ class Timed:
 
     seconds: float
     peak_mb: float
+    cpu_s: float = 0.0  # user + system seconds of the process and the children it waited for
+
+    @property
+    def machine_use(self) -> float:
+        """Share of the machine's cores kept busy over the wall time (1.0: every core all the time)."""
+        return self.cpu_s / (self.seconds * (os.cpu_count() or 1))
 
 
 @dataclass
@@ -140,7 +147,8 @@ def timed(cmd: list[str], env: dict[str, str], log: Path) -> Timed:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{cmd[0]} failed (exit {proc.returncode}); last lines of {log}:\n{log.read_text()[-3000:]}")
-    return Timed(seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux; the CPU times include the descendants the child waited for (as time -v's)
+    return Timed(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 # ---- harness side --------------------------------------------------------------------------------------
@@ -300,6 +308,8 @@ def raw_row(m: Measured, meta: Row) -> Row:
         "workbench_s": round(w, 2),
         "workbench_runs_s": [round(r.seconds, 2) for r in m.workbench],
         "speedup": round(h / w, 2),
+        "harness_machine_use": round(statistics.median(r.machine_use for r in m.harness), 3),
+        "workbench_machine_use": round(statistics.median(r.machine_use for r in m.workbench), 3),
         "harness_peak_mb": round(max(r.peak_mb for r in m.harness)),
         "workbench_peak_mb": round(max(r.peak_mb for r in m.workbench)),
         "harness_metrics": {w_: m.harness_metrics[h_] for w_, h_ in m.config.metrics},
@@ -324,6 +334,7 @@ def table(rows: list[Row], engine: bool) -> str:
         "whole-process speedup",
         *(["engine-only speedup (harness / workbench s)"] if engine else []),
         "peak RSS MB harness / workbench",
+        "machine use harness / workbench",
         "accuracy harness / workbench",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -348,7 +359,10 @@ def table(rows: list[Row], engine: bool) -> str:
                 if "engine_speedup" in r
                 else "n/a"
             )
-        cells += [f"{r['harness_peak_mb']} / {r['workbench_peak_mb']}", scores]
+        use = "n/a"
+        if "harness_machine_use" in r:
+            use = f"{r['harness_machine_use']:.0%} / {r['workbench_machine_use']:.0%}"
+        cells += [f"{r['harness_peak_mb']} / {r['workbench_peak_mb']}", use, scores]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
