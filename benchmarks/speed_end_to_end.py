@@ -28,12 +28,12 @@ Both sides: TOKENIZERS_PARALLELISM=false, HF_*_OFFLINE=1, torch's default thread
 file. The harness loads the dequantized default model as a transformers directory (parity_arc.model_directory),
 the workbench the same weights by their alias.
 
-Measured per process: wall seconds (time.perf_counter around start to exit), machine use (user + system CPU seconds
-over wall seconds times the cores: the share of the machine the process kept busy) and peak resident memory:
-``ru_maxrss`` of the os.wait4 rusage of the child, the figure ``/usr/bin/time -v`` prints as "Maximum resident set
-size" (the largest process of the tree, neither side starts helpers that matter). Correctness: the accuracy
-metrics of both sides (harness results_*.json under --output_path, workbench runs in its store) must be equal; a
-difference is marked MISMATCH and the script exits 1.
+Measured per process: wall seconds (time.perf_counter around start to exit), CPU busy (user + system CPU seconds
+over wall seconds times the cores: the share of the cores the process kept busy, whatever it computed) and peak
+resident memory: ``ru_maxrss`` of the os.wait4 rusage of the child, the figure ``/usr/bin/time -v`` prints as
+"Maximum resident set size" (the largest process of the tree, neither side starts helpers that matter). Correctness:
+the accuracy metrics of both sides (harness results_*.json under --output_path, workbench runs in its store) must be
+equal; a difference is marked MISMATCH and the script exits 1.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class Timed:
     cpu_s: float = 0.0  # user + system seconds of the process and the children it waited for
 
     @property
-    def machine_use(self) -> float:
+    def cpu_busy(self) -> float:
         """Share of the machine's cores kept busy over the wall time (1.0: every core all the time)."""
         return self.cpu_s / (self.seconds * (os.cpu_count() or 1))
 
@@ -308,8 +308,8 @@ def raw_row(m: Measured, meta: Row) -> Row:
         "workbench_s": round(w, 2),
         "workbench_runs_s": [round(r.seconds, 2) for r in m.workbench],
         "speedup": round(h / w, 2),
-        "harness_machine_use": round(statistics.median(r.machine_use for r in m.harness), 3),
-        "workbench_machine_use": round(statistics.median(r.machine_use for r in m.workbench), 3),
+        "harness_cpu_busy": round(statistics.median(r.cpu_busy for r in m.harness), 3),
+        "workbench_cpu_busy": round(statistics.median(r.cpu_busy for r in m.workbench), 3),
         "harness_peak_mb": round(max(r.peak_mb for r in m.harness)),
         "workbench_peak_mb": round(max(r.peak_mb for r in m.workbench)),
         "harness_metrics": {w_: m.harness_metrics[h_] for w_, h_ in m.config.metrics},
@@ -334,7 +334,7 @@ def table(rows: list[Row], engine: bool) -> str:
         "whole-process speedup",
         *(["engine-only speedup (harness / workbench s)"] if engine else []),
         "peak RSS MB harness / workbench",
-        "machine use harness / workbench",
+        "CPU busy harness / workbench",
         "accuracy harness / workbench",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -360,8 +360,8 @@ def table(rows: list[Row], engine: bool) -> str:
                 else "n/a"
             )
         use = "n/a"
-        if "harness_machine_use" in r:
-            use = f"{r['harness_machine_use']:.0%} / {r['workbench_machine_use']:.0%}"
+        if "harness_cpu_busy" in r:
+            use = f"{r['harness_cpu_busy']:.0%} / {r['workbench_cpu_busy']:.0%}"
         cells += [f"{r['harness_peak_mb']} / {r['workbench_peak_mb']}", use, scores]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
