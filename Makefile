@@ -40,10 +40,10 @@ lint: test-install
 	$(BIN)/mypy
 
 # every test, spread over $(WORKERS) processes a test file each (a file's model or server is set up once), each
-# process one thread: on two cores the tests' waits (servers, kernels, imports) overlap; 48 -> ~30 minutes
+# process one thread: on two cores the tests' waits (servers, kernels, imports) overlap; the 20 slowest are listed
 WORKERS ?= 2
 test: test-install lint
-	OMP_NUM_THREADS=1 $(BIN)/pytest -q -n $(WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q -n $(WORKERS) --dist loadfile --durations=20
 
 # the fast lane: everything but the tests that load a model or start a server (marked `integration`), on 2 workers
 test-fast: test-install
