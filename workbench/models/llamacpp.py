@@ -274,19 +274,27 @@ class LlamaCppModel(TokenPairScoring, ListAnswers):
         }
         self.reuse = True  # keep the cache between requests (False: every request from scratch, for comparisons)
         self.tokens_evaluated = 0  # tokens llama.cpp has computed, so a caller can see what the cache saved
+        # which evaluated positions have their logits in llm.scores: only the rows a request reads are computed
+        # (the LM head over a 49,152-word vocabulary for every prompt position was most of the work)
+        self._has_logits = np.zeros(self.max_length + 1, dtype=bool)
+        self._batch = llama_cpp.llama_batch_init(self.llm.n_batch, 0, 1)
 
     def identity(self) -> dict[str, Any]:
         return dict(self._identity)
 
     def close(self) -> None:
         """Free the llama.cpp context and weights now (else when the model is garbage collected)."""
+        if self._batch is not None:
+            self._llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
         self.llm.close()
 
     # ---- tokenization (as the harness does it) -------------------------------------------------
     # ---- the cache -------------------------------------------------------------------------------
-    def evaluate(self, tokens: Sequence[int], *, at_least: int = 2) -> None:
+    def evaluate(self, tokens: Sequence[int], *, at_least: int = 2, logits_from: int = 0) -> None:
         """Make llama's evaluated tokens start with ``tokens``, computing only what follows the prefix they share
-        with the tokens already evaluated; afterwards ``llm.scores[i]`` holds the logits after ``tokens[: i + 1]``.
+        with the tokens already evaluated; afterwards ``llm.scores[i]`` holds the logits after ``tokens[: i + 1]``
+        for every ``i >= logits_from`` (rows before it are computed only as far as the cache needs them).
 
         At least ``at_least`` tokens are computed when any are: llama.cpp 0.3.36 (CPU) computes a single token on
         top of a cache through another path, whose logits differ at some positions (by up to 0.9, measured with
@@ -300,6 +308,10 @@ class LlamaCppModel(TokenPairScoring, ListAnswers):
         head = np.asarray(tokens[:n], dtype=cached.dtype)
         differ = np.flatnonzero(cached[:n] != head)
         common = int(differ[0]) if len(differ) else n
+        # a shared row whose logits were not computed (an earlier request did not read it) is computed again
+        missing = np.flatnonzero(~self._has_logits[logits_from:common])
+        if len(missing):
+            common = logits_from + int(missing[0])
         if common == len(tokens) and common > 0:
             return  # every row needed is in scores already (the cache may go on past them, and stays)
         common = max(0, min(common, len(tokens) - at_least))
@@ -313,11 +325,41 @@ class LlamaCppModel(TokenPairScoring, ListAnswers):
             else:
                 llm.n_tokens = common
         try:
-            llm.eval(list(tokens[common:]))
+            self._evaluate_after_cache(list(tokens[common:]), logits_from)
         except RuntimeError as exc:
             llm.reset()
             raise WorkbenchError(f"{self.name}: llama.cpp failed to evaluate {len(tokens)} tokens: {exc}.") from None
         self.tokens_evaluated += len(tokens) - common
+
+    def _evaluate_after_cache(self, tokens: list[int], logits_from: int) -> None:
+        """Evaluate ``tokens`` after the ``llm.n_tokens`` in the cache, in batches of ``n_batch``, asking llama.cpp
+        for the logits of the positions at or after ``logits_from`` (and of each batch's last) only, and copy them
+        into ``llm.scores`` (what ``Llama.eval`` does for every position when ``logits_all`` is set)."""
+        llm, api, batch = self.llm, self._llama_cpp, self._batch
+        memory = api.llama_get_memory(llm.ctx)
+        if memory is not None:  # what the cache holds past n_tokens (llm.reset() only sets n_tokens to 0) goes
+            api.llama_memory_seq_rm(memory, -1, llm.n_tokens, -1)
+        for start in range(0, len(tokens), llm.n_batch):
+            chunk = tokens[start : start + llm.n_batch]
+            past = llm.n_tokens
+            wanted = np.arange(past, past + len(chunk)) >= logits_from
+            wanted[-1] = True
+            batch.n_tokens = len(chunk)
+            for j, token in enumerate(chunk):
+                batch.token[j] = token
+                batch.pos[j] = past + j
+                batch.n_seq_id[j] = 1
+                batch.seq_id[j][0] = 0
+                batch.logits[j] = bool(wanted[j])
+            code = api.llama_decode(llm.ctx, batch)
+            if code != 0:
+                raise RuntimeError(f"llama_decode returned {code}")
+            rows = np.flatnonzero(wanted)
+            logits = np.ctypeslib.as_array(api.llama_get_logits(llm.ctx), shape=(len(rows) * self.n_vocab,))
+            llm.scores[past + rows, :] = logits.reshape(len(rows), self.n_vocab)
+            llm.input_ids[past : past + len(chunk)] = chunk
+            self._has_logits[past : past + len(chunk)] = wanted
+            llm.n_tokens = past + len(chunk)
 
     def log_probs(self, start: int, targets: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Log-probabilities of ``targets`` read from the logits rows start, start + 1, ... (float64 log-softmax),
@@ -345,8 +387,9 @@ class LlamaCppModel(TokenPairScoring, ListAnswers):
             inputs.append(whole[:-1])
             targets.append(whole[len(whole) - n :])
         for i in sorted(range(len(pairs)), key=lambda i: (inputs[i], i)):
-            self.evaluate(inputs[i])
-            lp, greedy = self.log_probs(len(inputs[i]) - len(targets[i]), targets[i])
+            start = len(inputs[i]) - len(targets[i])
+            self.evaluate(inputs[i], logits_from=start)
+            lp, greedy = self.log_probs(start, targets[i])
             if progress:
                 progress(1)
             yield i, (float(lp.sum()), bool(greedy.all()))
@@ -398,7 +441,7 @@ class LlamaCppModel(TokenPairScoring, ListAnswers):
         reported = 0.0
         while True:
             sequence = prompt + new
-            self.evaluate(sequence, at_least=1)
+            self.evaluate(sequence, at_least=1, logits_from=len(sequence) - 1)
             token = self._choose(self.llm.scores[len(sequence) - 1], request.temperature, sampler)
             finished = bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
             if not finished:
