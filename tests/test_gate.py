@@ -77,6 +77,18 @@ def test_paired_rules_against_a_stored_run(project):
     assert [o.run_id for o in result.failures] == [worse, worse]
 
 
+def test_unquoted_run_ids_of_digits_name_the_run_as_written(project, monkeypatch):
+    """YAML reads `run: 60825201` as a number and `run: 01234567` as octal 342391; both name their run."""
+    ids = iter(["01234567" + "0" * 24, "60825201" + "0" * 24])
+    monkeypatch.setattr("workbench.store.runs.uuid", type("U", (), {"uuid4": lambda: uuid.UUID(next(ids))}))
+    octal, decimal = saved_run(BASE), saved_run(WORSE)
+    assert (octal, decimal) == ("01234567", "60825201")
+    spec = "tasks:\n  - run: 60825201\nbaseline: {run: 01234567}\nrules:\n  acc: {not_worse: 0.02}\n"
+    result = workbench.check(write(project / "gate.yaml", spec))
+    (row,) = result.table().to_dict("records")
+    assert row["against"] == "run 01234567" and row["difference"] == pytest.approx(-0.40)
+
+
 def test_not_worse_tolerates_a_drop_within_the_tolerance(project):
     base = saved_run(BASE)
     one_less = saved_run([1] * 11 + [0] * 9)  # one item right -> wrong: -0.05, interval [-0.15, 0]

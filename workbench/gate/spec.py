@@ -93,10 +93,12 @@ class GateSpec:
 
 
 class Source:
-    """Where each field of the spec was written: the file's name and the line of each field's path."""
+    """Where each field of the spec was written: the file's name, the line of each field's path, and each plain
+    value's text as written (YAML reads an unquoted run id of digits as a number, ``01234567`` as octal)."""
 
     def __init__(self, name: str, lines: dict[Where, int] | None = None):
         self.name, self.lines = name, lines or {}
+        self.texts: dict[Where, str] = {}
 
     @staticmethod
     def field(path: Where) -> str:
@@ -133,6 +135,8 @@ def _lines(node: Any, path: Where, out: dict[Where, int], source: Source) -> Non
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _lines(item, (*path, i), out, source)
+    elif isinstance(node, yaml.ScalarNode):
+        source.texts[path] = str(node.value)
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, Source]:
@@ -218,8 +222,8 @@ class Reader:
 
     def stored_run(self, value: Any, path: Where) -> dict[str, Any]:
         """The stored run a (prefix of a) run id names."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # an unquoted id of digits only (2% of ids), which YAML reads as a number
+        if isinstance(value, int) and not isinstance(value, bool):  # an unquoted id of digits only (2% of ids)
+            value = self.source.texts.get(path, str(value))  # as written: YAML made it a number (octal if 0...)
         if not isinstance(value, str) or not value.strip():
             raise self.error(path, f"a run is named by its id, e.g. 1a2b3c4d (got {_shown(value)}).")
         db = self.store(path)
