@@ -116,7 +116,7 @@ class Probe:
         # a server may add a BOS token to a text prompt that the declared tokenizer does not
         extra = next((e for e in (0, 1) if [_plain(t) for t in tokens[e : e + len(ids)]] == ours), None)
         # the whole prompt echoed, cut in other places: another tokenizer (told before any count, which differs too)
-        if extra is None and "".join(tokens).replace("\u0120", " ").replace("\u2581", " ").endswith(PROBE):
+        if extra is None and "".join(map(_spaced, tokens)).endswith(PROBE):
             raise WorkbenchError(
                 f"{self.model.name}: the server at {self.url} tokenizes {PROBE!r} as {tokens[: len(ids) + 1]} but "
                 f"the declared tokenizer {self.model.tokenizer_source!r} as {ours}: it serves another tokenizer, so "
@@ -175,6 +175,11 @@ class Probe:
         return {"echoed": round(float(echoed_last), 5), "generated": round(generated, 5)}
 
 
+def _spaced(token: str) -> str:
+    """A token's text with byte-level and SentencePiece space marks as spaces."""
+    return token.replace("\u0120", " ").replace("\u2581", " ")
+
+
 def _plain(token: str) -> str:
-    """A token's text for comparison: byte-level and SentencePiece space marks as spaces, outer spaces dropped."""
-    return token.replace("\u0120", " ").replace("\u2581", " ").strip()
+    """A token's text for comparison: its space marks as spaces, outer spaces dropped."""
+    return _spaced(token).strip()
