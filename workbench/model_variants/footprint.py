@@ -11,13 +11,13 @@ and says so.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import resource
 import sys
 from pathlib import Path
 from typing import Any
+
+from ..models.memory import release_freed_memory
 
 MB = 2**20
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".gguf"}
@@ -26,13 +26,7 @@ WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".gguf"}
 def hand_back_freed_memory() -> None:
     """Collect garbage, then ask the C allocator to return the memory it keeps from freed blocks (glibc only)."""
     gc.collect()
-    libc_name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(libc_name) if libc_name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except OSError:
-        pass
+    release_freed_memory()
 
 
 def reset_peak() -> bool:
