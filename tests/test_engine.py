@@ -79,6 +79,33 @@ def test_generation_memory_cap_limits_sequences_in_flight_not_the_text(model, mo
     assert [r.text for r in model.generate(requests, batch_size=5)] == [r.text for r in free]
 
 
+def test_drafted_tokens_change_the_number_of_passes_not_the_text(model, monkeypatch):
+    """A few-shot prompt's answer repeats it: prompt-lookup drafts (drafts.py) save passes, and greedy text is
+    what one token per pass gives."""
+    requests = [
+        GenerateRequest(FEWSHOT + "Question: What is 8 plus 8?\nAnswer:", max_new_tokens=30),
+        GenerateRequest(PROMPTS[4], max_new_tokens=20),
+    ]
+    drafts = model.draft_tokens
+    assert drafts > 0
+    passes: list[tuple[int, ...]] = []
+    hook = model.model.register_forward_pre_hook(
+        lambda module, args, kwargs: passes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        drafted = model.generate(requests, batch_size=2)
+        with_drafts, passes[:] = list(passes), []
+        monkeypatch.setattr(model, "draft_tokens", 0)
+        plain = model.generate(requests, batch_size=2)
+    finally:
+        hook.remove()
+    assert [r.text for r in drafted] == [r.text for r in plain]
+    assert "Question: What is 9 plus 9?" in plain[0].text  # the examples' pattern, continued
+    assert all(width == 1 for _, width in passes[1:])  # after the prefill, one token per pass
+    assert max(width for _, width in with_drafts[1:]) == 1 + drafts
+    assert len(with_drafts) < len(passes)
+
+
 def test_seeded_sampling_does_not_depend_on_the_batch(model):
     request = GenerateRequest("Once upon a time", max_new_tokens=12, temperature=0.9, seed=7)
     alone = model.generate([request])[0].text

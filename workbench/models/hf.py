@@ -7,7 +7,9 @@ scores are comparable with the Open LLM Leaderboard.
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .attention import attention_mask, keys_values, sliding_layers
@@ -19,6 +21,7 @@ from .base import (
     Progress,
     rolling_windows,
 )
+from .memory import release_freed_memory
 from .tokens import TokenPair, TokenPairScoring, whole_characters
 
 if TYPE_CHECKING:
@@ -29,18 +32,46 @@ T = TypeVar("T")
 
 
 def inference_steps(steps: Iterator[T], device: Any = "cpu") -> Iterator[T]:
-    """``steps`` advanced under torch.inference_mode, with new tensors made on ``device`` (the model's), both off
-    again while the caller handles each value (saving it to the store, scoring it): they are thread-wide modes, so
-    they must not stay on across a yield."""
+    """``steps`` advanced under torch.inference_mode, with new tensors made on ``device`` (the model's) and, on the
+    CPU, grouped-query attention kept grouped (``grouped_attention``), all off again while the caller handles each
+    value (saving it to the store, scoring it): they are thread-wide or process-wide modes, so they must not stay
+    on across a yield."""
     import torch
 
     while True:
-        with torch.inference_mode(), torch.device(device):
+        with torch.inference_mode(), torch.device(device), grouped_attention(device):
             try:
                 value = next(steps)
             except StopIteration:
                 return
         yield value
+
+
+@contextmanager
+def grouped_attention(device: Any) -> Iterator[None]:
+    """On the CPU, have transformers' SDPA attention hand grouped key/value heads to torch as they are.
+
+    Given a mask (ours always are: tree rows, padded prompts, slots) and more than one query per row, transformers
+    repeats each key/value head for the query heads that share it (``repeat_kv``: SmolLM2 has 9 query heads on 3
+    key/value heads), copying every layer's keys and values three times over; with a decoding step's draft
+    (drafts.py) that copy cost more than the step's matrix multiplies. torch's CPU kernel takes the grouped heads
+    with a mask directly (``enable_gqa``), with the same numbers. ``TRANSFORMERS_SDPA_FORCE_GQA=1`` is transformers'
+    switch for it, read at each attention call; it is set while the engine's passes run on the CPU and restored
+    after. On a GPU the masked grouped kernel is the slow math one, so it is left off there.
+    """
+    if str(device).split(":")[0] != "cpu":
+        yield
+        return
+    name = "TRANSFORMERS_SDPA_FORCE_GQA"
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def max_length(config: Any, tokenizer: Any, default: int = 2048) -> int:
@@ -277,6 +308,9 @@ class HFModel(TokenPairScoring, ListAnswers):
     # key/value slots of all sequences in flight, and prompt tokens per prefill pass.
     kv_cache_bytes = 320 * 2**20
     prefill_tokens = 1024
+    # tokens drafted by prompt lookup per greedy sequence and step, checked in the step's one pass (drafts.py);
+    # 0 decodes one token per pass
+    draft_tokens = 2
 
     def _stop_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -290,11 +324,13 @@ class HFModel(TokenPairScoring, ListAnswers):
 
         import torch
 
+        from .drafts import PromptLookup
         from .slots import SlotCache, kv_bytes_per_token
 
-        longest = len(encoded[order[0]]) + min(SlotCache.growth, max(r.max_new_tokens for r in requests))
-        per_slot = longest * kv_bytes_per_token(self.model.config)
-        n_slots = max(1, min(batch_size, len(order), self.kv_cache_bytes // per_slot))
+        headroom = min(SlotCache.growth, max(r.max_new_tokens for r in requests))
+        per_token = kv_bytes_per_token(self.model.config)
+        longest = len(encoded[order[0]]) + headroom
+        n_slots = max(1, min(batch_size, len(order), self.kv_cache_bytes // (longest * per_token)))
         generators = {}
         for i in order:
             r = requests[i]
@@ -304,10 +340,21 @@ class HFModel(TokenPairScoring, ListAnswers):
         store: SlotCache | None = None
         cache = None
         owner: list[int | None] = [None] * n_slots  # request in each slot
-        logits: dict[int, Any] = {}  # slot -> logits of its next token
+        # slot -> logits of its next tokens: one row after a prefill; after a step, a row per token fed (the last
+        # chosen token, then its draft), with the draft and whether the step wrote the fed tokens in the slot
+        outputs: dict[int, tuple[Any, list[int], bool]] = {}
+        lookups: dict[int, PromptLookup] = {}  # greedy requests in flight: their drafts
         new: dict[int, list[int]] = {i: [] for i in order}
         reported: dict[int, float] = {}  # share of each request reported to ``progress``
         while pending or any(o is not None for o in owner):
+            if pending and store is not None and len(owner) < min(batch_size, len(owner) + len(pending)):
+                # prompts come longest first: once the longest in flight have finished, the memory holds more slots
+                in_flight = [int(store.lengths[s]) for s, o in enumerate(owner) if o is not None]
+                capacity = max(in_flight + [len(encoded[pending[0]])]) + headroom
+                fits = min(batch_size, len(owner) + len(pending), self.kv_cache_bytes // (capacity * per_token))
+                if fits > len(owner):
+                    store.refit(fits, capacity)
+                    owner += [None] * (fits - len(owner))
             free = [s for s, o in enumerate(owner) if o is None]
             if free and pending:
                 admitted = [pending.popleft() for _ in range(min(len(free), len(pending)))]
@@ -316,15 +363,27 @@ class HFModel(TokenPairScoring, ListAnswers):
                         store = SlotCache(layers, n_slots)
                         cache = store.as_transformers_cache()
                     store.put(slot, layers)
-                    owner[slot], logits[slot] = i, last
-            for slot, i in [(s, o) for s in logits if (o := owner[s]) is not None]:
+                    owner[slot], outputs[slot] = i, (last[None], [], False)
+                    if self.draft_tokens and requests[i].temperature <= 0:
+                        lookups[i] = PromptLookup(encoded[i])
+                release_freed_memory()  # the prefill's activations and caches, now copied into the slots
+            for slot, i in [(s, o) for s in outputs if (o := owner[s]) is not None]:
                 r = requests[i]
-                token = self._choose(logits.pop(slot), r, generators[i])
-                finished = token in stop_ids
-                if not finished:
-                    new[i].append(token)
-                text = self.tokenizer.decode(new[i], skip_special_tokens=True)
-                done = finished or any(s and s in text for s in r.stop) or len(new[i]) >= r.max_new_tokens
+                rows, drafted, stepped = outputs.pop(slot)
+                for kept in range(len(rows)):  # kept: drafted tokens confirmed so far
+                    token = self._choose(rows[kept], r, generators[i])
+                    finished = token in stop_ids
+                    if not finished:
+                        new[i].append(token)
+                        if i in lookups:
+                            lookups[i].append(token)
+                    text = self.tokenizer.decode(new[i], skip_special_tokens=True)
+                    done = finished or any(s and s in text for s in r.stop) or len(new[i]) >= r.max_new_tokens
+                    if done or kept == len(drafted) or token != drafted[kept]:
+                        break
+                assert store is not None  # the request was admitted, which created the store
+                if stepped:
+                    store.advance(slot, 1 + kept)  # the token fed before the draft, and the draft's kept part
                 if progress:  # each token moves its request on by 1/max_new_tokens; a finished request is whole
                     share = 1.0 if done else min(1.0, len(new[i]) / max(1, r.max_new_tokens))
                     progress(share - reported.get(i, 0.0))
@@ -335,6 +394,8 @@ class HFModel(TokenPairScoring, ListAnswers):
                         if s:
                             text = text.split(s)[0]
                     owner[slot] = None
+                    store.release(slot)
+                    lookups.pop(i, None)
                     yield i, text, len(new[i])
             running = [s for s, o in enumerate(owner) if o is not None]
             if not running or (pending and len(running) < len(owner)):
@@ -343,19 +404,22 @@ class HFModel(TokenPairScoring, ListAnswers):
             if len(running) < len(owner):  # nothing left to admit: the batch shrinks to the running sequences
                 store.keep(running)
                 owner = [owner[s] for s in running]
-            positions, mask = store.step_inputs()
+            steps = [(i, lookups[i].draft(self.draft_tokens) if i in lookups else []) for i in owner if i is not None]
+            width = 1 + max(len(d) for _, d in steps)
+            ids = torch.zeros((len(steps), width), dtype=torch.long)  # a short draft's padding is never kept
+            for row, (i, d) in enumerate(steps):
+                ids[row, : 1 + len(d)] = torch.tensor([new[i][-1], *d])
+            positions, mask = store.step_inputs(width)
             # slots are left-aligned: a key's column is its position
             mask = self._attention_mask(mask, positions, torch.arange(mask.shape[-1]).expand(len(positions), -1))
-            ids = torch.tensor([[new[i][-1]] for i in owner if i is not None])  # all running here
             step_logits = self.model(
                 input_ids=ids,
                 attention_mask=mask,
                 position_ids=positions,
                 **{self.cache_arg: cache},
                 use_cache=True,
-            ).logits[:, -1]
-            store.advance()
-            logits = dict(enumerate(step_logits))
+            ).logits
+            outputs = {row: (step_logits[row, : 1 + len(d)], d, True) for row, (_, d) in enumerate(steps)}
 
     def _prefill(self, prompts: list[list[int]]):
         """Run prompts (left-padded, in passes of about ``prefill_tokens``); yield per prompt its keys/values
