@@ -461,3 +461,34 @@ def test_gemma_past_512_tokens_scores_and_generates_as_transformers_alone(gemma)
         gemma.tokenizer.decode(plain_generate(gemma, gemma.encode(p), 8), skip_special_tokens=True) for p in prompts
     ]
     assert generated == expected
+
+
+@pytest.mark.integration
+def test_a_draft_beside_a_sequence_at_the_end_of_a_learned_position_table_stays_inside_it():
+    """GPT-2 looks positions up in a table of ``n_positions``. A greedy sequence drafts 2 tokens in the same pass
+    in which a sampled one, whose prompt fills the window but for its 2 new tokens, writes its last token: the
+    sampled row's padding would sit at position 32 of a 32-row table (IndexError before the clamp). Both texts are
+    what each request gives alone."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from workbench.models.base import GenerateRequest
+    from workbench.models.hf import HFModel
+
+    config = GPT2Config(vocab_size=64, n_positions=32, n_embd=32, n_layer=2, n_head=2, bos_token_id=2, eos_token_id=1)
+    torch.manual_seed(0)
+    lm = HFModel("tiny-gpt2", GPT2LMHeadModel(config).eval(), NumberTokenizer(), {})
+    sampled = GenerateRequest(" ".join(map(str, [5, 6, 7, 8] * 8)), max_new_tokens=2, temperature=1.0, seed=1)
+    greedy_prompt = [12, 13, 13, 40, 41, 12, 13]  # its first new token, 13, makes "13 13": drafted "40 41"
+    greedy = GenerateRequest(" ".join(map(str, greedy_prompt)), max_new_tokens=8)
+    widths: list[int] = []
+    hook = lm.model.register_forward_pre_hook(
+        lambda module, args, kwargs: widths.append(kwargs["input_ids"].shape[1]), with_kwargs=True
+    )
+    try:
+        both = lm.generate([sampled, greedy], batch_size=2)
+    finally:
+        hook.remove()
+    assert widths[1] == 3  # the first decoding pass: a token and a draft of 2
+    assert both[0].text == lm.generate([sampled])[0].text and both[0].completion_tokens == 2
+    assert both[1].text == " ".join(map(str, plain_generate(lm, greedy_prompt, 8)))

@@ -404,7 +404,14 @@ class HFModel(TokenPairScoring, ListAnswers):
             if len(running) < len(owner):  # nothing left to admit: the batch shrinks to the running sequences
                 store.keep(running)
                 owner = [owner[s] for s in running]
-            steps = [(i, lookups[i].draft(self.draft_tokens) if i in lookups else []) for i in owner if i is not None]
+            # a pass yields at most the draft and one more token: no draft past a sequence's last new token
+            steps = [
+                (i, lookups[i].draft(min(self.draft_tokens, requests[i].max_new_tokens - len(new[i]) - 1)))
+                if i in lookups
+                else (i, [])
+                for i in owner
+                if i is not None
+            ]
             width = 1 + max(len(d) for _, d in steps)
             ids = torch.zeros((len(steps), width), dtype=torch.long)  # a short draft's padding is never kept
             for row, (i, d) in enumerate(steps):
@@ -412,6 +419,8 @@ class HFModel(TokenPairScoring, ListAnswers):
             positions, mask = store.step_inputs(width)
             # slots are left-aligned: a key's column is its position
             mask = self._attention_mask(mask, positions, torch.arange(mask.shape[-1]).expand(len(positions), -1))
+            # padding past the model's window would not be kept, but a learned position table (GPT-2) cannot look it up
+            positions = positions.clamp(max=self.max_length - 1)
             step_logits = self.model(
                 input_ids=ids,
                 attention_mask=mask,
