@@ -208,15 +208,21 @@ def test_prefix_reuse_equals_scoring_from_scratch_and_computes_less(model):
 
 @pytest.mark.integration
 @needs_mirror
-def test_arc_easy_doc_0_scores_as_measured_in_issue_19(model):
+def test_arc_easy_doc_0_scores_are_float32_transformers_up_to_llama_cpps_8_bit_activations(model):
     from workbench.tasks import get_task
 
     task = get_task("arc_easy")
     assert MIRROR is not None
     [item] = task.build_items(task.data.mirror(MIRROR, "test")[:1], [], 0)
     scores = [a.logprob for a in model.loglikelihood(item.requests)]
-    # llama-cpp-python 0.3.36, Q4_1 file; float32 transformers gives -23.54 / -34.06 / -32.45 / -29.22
-    assert scores == pytest.approx([-23.63, -34.34, -32.37, -29.21], abs=0.02)
+    # The float32 transformers backend on the same weights (the GGUF dequantized) gives these. llama.cpp multiplies
+    # Q4_1 weights by activations rounded to 8 bits, with kernels chosen for the CPU it was built on, so its sums
+    # move by a fraction of a nat and differently per CPU: -23.63 / -34.34 / -32.37 / -29.21 on an AVX-512 Xeon
+    # (issue 19), -23.48 / -34.26 / -32.75 / -29.76 on an AVX2-only EPYC (both llama-cpp-python 0.3.36). A wrong
+    # token split or a lost token moves a sum by whole nats; the ranking of the four choices must not move.
+    float32 = [-23.54, -34.06, -32.45, -29.22]
+    assert scores == pytest.approx(float32, abs=0.75)
+    assert sorted(range(4), key=scores.__getitem__) == sorted(range(4), key=float32.__getitem__)
 
 
 @needs_llama_cpp
