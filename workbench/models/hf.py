@@ -405,13 +405,8 @@ class HFModel(TokenPairScoring, ListAnswers):
                 store.keep(running)
                 owner = [owner[s] for s in running]
             # a pass yields at most the draft and one more token: no draft past a sequence's last new token
-            steps = [
-                (i, lookups[i].draft(min(self.draft_tokens, requests[i].max_new_tokens - len(new[i]) - 1)))
-                if i in lookups
-                else (i, [])
-                for i in owner
-                if i is not None
-            ]
+            room = {i: min(self.draft_tokens, requests[i].max_new_tokens - len(new[i]) - 1) for i in lookups}
+            steps = [(i, lookups[i].draft(room[i]) if i in lookups else []) for i in owner if i is not None]
             width = 1 + max(len(d) for _, d in steps)
             ids = torch.zeros((len(steps), width), dtype=torch.long)  # a short draft's padding is never kept
             for row, (i, d) in enumerate(steps):
