@@ -111,3 +111,21 @@ def test_seeded_sampling_does_not_depend_on_the_batch(model):
     alone = model.generate([request])[0].text
     batched = model.generate([request, GenerateRequest("Hello", max_new_tokens=5)], batch_size=2)[0].text
     assert alone == batched and alone
+
+
+def test_pairs_encoded_together_are_each_pair_encoded_alone(model):
+    """token_pairs encodes each distinct text once, in one batch call: the tokens are the harness's, encoding each
+    context and each context + continuation by itself."""
+    tok = model.tokenizer
+    requests = [("Question: 2 + 2 =", " 4"), ("Question: 2 + 2 =", " 5"), ("The sky is blu", "e and green")]
+    requests += [("", "Hello"), ("수도는 ", "서울"), (f"{tok.bos_token}Hi", " there"), ("Two spaces  ", "x")]
+    got = model.token_pairs([LoglikelihoodRequest(c, x) for c, x in requests])
+    for (context, continuation), pair in zip(requests, got):
+        n_spaces = len(context) - len(context.rstrip())
+        context, continuation = context[: len(context) - n_spaces], context[len(context) - n_spaces :] + continuation
+        if not context:
+            assert pair == ([model.prefix_token_id], tok.encode(continuation))
+            continue
+        kwargs = {"add_special_tokens": False} if context.startswith(tok.bos_token) else {}
+        ctx, whole = tok.encode(context, **kwargs), tok.encode(context + continuation, **kwargs)
+        assert pair == (ctx, whole[len(ctx) :])

@@ -15,23 +15,54 @@ TokenPair = tuple[Sequence[int], Sequence[int]]  # (context tokens, continuation
 
 def encode(tokenizer: Any, text: str) -> list[int]:
     """Tokens of ``text`` as the harness encodes them (the tokenizer's own special-token rule, no second BOS)."""
+    return encode_many(tokenizer, [text])[0]
+
+
+def encode_many(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """``encode`` of each text. Each distinct text is encoded once (a few-shot context recurs once per answer
+    choice), and with a fast tokenizer all in one batch call, which its Rust side spreads over the CPU's cores."""
     bos_text = tokenizer.bos_token
-    kwargs = {"add_special_tokens": False} if bos_text and text.startswith(bos_text) else {}
-    return list(tokenizer.encode(text, **kwargs))
+    distinct = list(dict.fromkeys(texts))
+    encoded: dict[str, list[int]] = {}
+    for special in (True, False):  # text that starts with the BOS text gets no second one
+        group = [t for t in distinct if not (bos_text and t.startswith(bos_text)) == special]
+        if not group:
+            continue
+        kwargs = {} if special else {"add_special_tokens": False}
+        if getattr(tokenizer, "is_fast", False):
+            encoded.update(zip(group, tokenizer(group, **kwargs)["input_ids"]))
+        else:
+            encoded.update((t, tokenizer.encode(t, **kwargs)) for t in group)
+    return [list(encoded[t]) for t in texts]
 
 
 def encode_pair(tokenizer: Any, prefix_token_id: int, context: str, continuation: str) -> tuple[list[int], list[int]]:
     """Context and continuation tokens; trailing context spaces move to the continuation, and the
     continuation is what encoding the whole adds after the context's own tokens (the harness's split)."""
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    if not context:
-        return [prefix_token_id], encode(tokenizer, continuation)
-    whole = encode(tokenizer, context + continuation)
-    ctx = encode(tokenizer, context)
-    return ctx, whole[len(ctx) :]
+    return encode_pairs(tokenizer, prefix_token_id, [(context, continuation)])[0]
+
+
+def encode_pairs(
+    tokenizer: Any, prefix_token_id: int, pairs: Sequence[tuple[str, str]]
+) -> list[tuple[list[int], list[int]]]:
+    """``encode_pair`` of each (context, continuation), encoded together (``encode_many``)."""
+    split = []
+    for context, continuation in pairs:
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:
+            continuation = context[-n_spaces:] + continuation
+            context = context[:-n_spaces]
+        split.append((context, continuation))
+    texts = [c + x for c, x in split] + [c for c, _ in split]
+    by_text = dict(zip(texts, encode_many(tokenizer, texts)))
+    out = []
+    for context, continuation in split:
+        if not context:
+            out.append(([prefix_token_id], by_text[continuation]))
+            continue
+        whole, ctx = by_text[context + continuation], by_text[context]
+        out.append((ctx, whole[len(ctx) :]))
+    return out
 
 
 def whole_characters(tokenizer: Any, ids: Sequence[int], text: str) -> str:
@@ -64,7 +95,7 @@ class HarnessTokens:
         return encode_pair(self.tokenizer, self.prefix_token_id, context, continuation)
 
     def token_pairs(self, requests: Sequence[LoglikelihoodRequest]) -> list[tuple[list[int], list[int]]]:
-        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
+        pairs = encode_pairs(self.tokenizer, self.prefix_token_id, [(r.context, r.continuation) for r in requests])
         for r, (_, cont) in zip(requests, pairs):
             if not cont:
                 raise WorkbenchError(
