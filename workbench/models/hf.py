@@ -152,7 +152,7 @@ class HFModel(TokenPairScoring, ListAnswers):
                 yield from results.items()
 
     # Memory caps, measured to keep a 5-shot MMLU or HellaSwag run of the 135M model under 1.5 GB resident:
-    tokens_per_batch = 4096  # attention keys per forward pass (rows x (prefix + row length))
+    tokens_per_batch = 8192  # attention keys per forward pass (lines x (prefix + line length))
     reads_per_chunk = 512  # positions whose full-vocabulary log-probs are held at once
 
     def _prefix_cache(self, prefix: tuple[int, ...]):
@@ -170,39 +170,20 @@ class HFModel(TokenPairScoring, ListAnswers):
         return [(layer.keys, layer.values) for layer in getattr(out, self.cache_arg).layers]
 
     def _forward_rows(self, batch, past, prefix_len: int):
-        """Hidden states of a batch of tree rows on top of an optional shared prefix cache."""
+        """Hidden states of a batch of lines of tree rows (prefix.py) on top of an optional shared prefix cache."""
         import torch
-        from transformers import DynamicCache
 
-        width = max(len(r.tokens) for r in batch)
-        ids = torch.zeros((len(batch), width), dtype=torch.long)
-        positions = torch.zeros((len(batch), width), dtype=torch.long)
-        segments = torch.empty((len(batch), width), dtype=torch.long)
-        for b, row in enumerate(batch):
-            n = len(row.tokens)
-            ids[b, :n] = torch.tensor(row.tokens)
-            positions[b, :n] = torch.tensor(row.positions)
-            segments[b, :n] = torch.tensor(row.segments)
-            segments[b, n:] = -1 - torch.arange(width - n)  # padding sees only itself
-        q = torch.arange(width)
-        causal = q[None, :] <= q[:, None]
-        seg_q, seg_k = segments[:, :, None], segments[:, None, :]
-        mask = causal[None] & ((seg_k == 0) | (seg_k == seg_q))
-        if prefix_len:
-            mask = torch.cat([torch.ones((len(batch), width, prefix_len), dtype=torch.bool), mask], dim=-1)
+        from .prefix import line_inputs, prefix_cache
+
+        ids, positions, mask = line_inputs(batch, prefix_len)
         keys = torch.cat([torch.arange(prefix_len).expand(len(batch), -1), positions], dim=-1)
         mask = self._attention_mask(mask[:, None], positions, keys)
-        cache = None
-        if past is not None:
-            cache = DynamicCache(
-                ddp_cache_data=[(k.expand(len(batch), -1, -1, -1), v.expand(len(batch), -1, -1, -1)) for k, v in past]
-            )
         out = self.model.base_model(
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
-            **{self.cache_arg: cache},
-            use_cache=cache is not None,
+            **{self.cache_arg: prefix_cache(past, len(batch)) if past is not None else None},
+            use_cache=past is not None,
         )
         return out.last_hidden_state
 

@@ -6,13 +6,19 @@ sharing work never changes what is scored:
 - every continuation of one context goes into one row: the context once, then each continuation's
   tokens, with an attention mask that lets each continuation see the context and itself only (a tree);
 - contexts that share a long token prefix (a few-shot block) form a family whose prefix is run once
-  and reused as a key/value cache by every row of the family.
+  and reused as a key/value cache by every row of the family;
+- rows shorter than a pass's widest sit side by side in one line of the pass, each seeing only itself, so
+  the pass computes little padding.
+
+``line_inputs`` and ``prefix_cache`` turn a batch of lines into the model's inputs.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 MIN_SHARED_PREFIX = 32  # shorter shared prefixes are cheaper to recompute than to cache
 
@@ -99,18 +105,120 @@ def plan(pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[Family]:
     return out + [unshared] if unshared.rows else out
 
 
-def batches(rows: Sequence[Row], max_rows: int, max_tokens: int, prefix_len: int) -> list[list[Row]]:
-    """Rows sorted longest first and packed so each batch holds at most ``max_rows`` rows and about
-    ``max_tokens`` tokens of attention keys (padding included); sorting keeps padding small."""
-    ordered = sorted(rows, key=lambda r: (-len(r.tokens), r.context))
-    out: list[list[Row]] = []
-    current: list[Row] = []
-    for row in ordered:
-        width = len(current[0].tokens) if current else len(row.tokens)
-        if current and (len(current) >= max_rows or (len(current) + 1) * (width + prefix_len) > max_tokens):
-            out.append(current)
-            current = []
-        current.append(row)
-    if current:
-        out.append(current)
+@dataclass
+class Line:
+    """Rows side by side in one sequence of a forward pass. Each token attends only to the tokens of its own row
+    (``groups``: the row's place in the line) and to the family's prefix; ``reads`` index into the whole line."""
+
+    rows: list[Row]
+
+    def __len__(self) -> int:
+        return sum(len(r.tokens) for r in self.rows)
+
+    @property
+    def tokens(self) -> list[int]:
+        return [t for r in self.rows for t in r.tokens]
+
+    @property
+    def positions(self) -> list[int]:
+        return [p for r in self.rows for p in r.positions]
+
+    @property
+    def segments(self) -> list[int]:
+        return [s for r in self.rows for s in r.segments]
+
+    @property
+    def groups(self) -> list[int]:
+        return [g for g, r in enumerate(self.rows) for _ in r.tokens]
+
+    @property
+    def reads(self) -> list[tuple[int, list[int], list[int]]]:
+        out, offset = [], 0
+        for r in self.rows:
+            out += [(request, [i + offset for i in index], targets) for request, index, targets in r.reads]
+            offset += len(r.tokens)
+        return out
+
+
+def batches(rows: Sequence[Row], max_lines: int, max_tokens: int, prefix_len: int) -> list[list[Line]]:
+    """Rows packed into the lines of forward passes, so that little of a pass is padding.
+
+    A batch's lines are as wide as its longest row; it has at most ``max_lines`` lines and about ``max_tokens``
+    attention keys (lines x (prefix + width)). Its lines start with the longest rows waiting, longest first, and
+    each shorter row that fits in a line's room joins the line with the least room it fits (best fit
+    decreasing); the rest wait for the next batch.
+    """
+    waiting = sorted(rows, key=lambda r: (-len(r.tokens), r.context))
+    out: list[list[Line]] = []
+    while waiting:
+        width = len(waiting[0].tokens)
+        n = max(1, min(max_lines, max_tokens // (width + prefix_len)))
+        lines, rest = [Line([row]) for row in waiting[:n]], waiting[n:]
+        used = [len(row.tokens) for row in waiting[:n]]
+        keys = [-len(row.tokens) for row in rest]  # ascending: rows that fit a room are a suffix
+        placed = [False] * len(rest)
+        i = bisect_left(keys, -(width - min(used)))
+        while i < len(rest):
+            size = len(rest[i].tokens)
+            fits = [j for j in range(len(lines)) if used[j] + size <= width]
+            best = min(fits, key=lambda j: (width - used[j], j))
+            lines[best].rows.append(rest[i])
+            used[best] += size
+            placed[i] = True
+            i = max(i + 1, bisect_left(keys, -(width - min(used))))
+        out.append(lines)
+        waiting = [row for row, done in zip(rest, placed) if not done]
     return out
+
+
+def line_inputs(batch: Sequence[Line], prefix_len: int) -> tuple[Any, Any, Any]:
+    """Token ids and position ids (lines, width) of a batch, and its attention mask (lines, width, prefix + width):
+    each token sees the prefix, then the tokens of its own row up to itself that are its row's context or its own
+    continuation; padding sees only itself."""
+    import torch
+
+    width = max(len(line) for line in batch)
+    ids = torch.zeros((len(batch), width), dtype=torch.long)
+    positions = torch.zeros((len(batch), width), dtype=torch.long)
+    segments = torch.zeros((len(batch), width), dtype=torch.long)
+    groups = torch.empty((len(batch), width), dtype=torch.long)
+    for b, line in enumerate(batch):
+        n = len(line)
+        ids[b, :n] = torch.tensor(line.tokens)
+        positions[b, :n] = torch.tensor(line.positions)
+        segments[b, :n] = torch.tensor(line.segments)
+        groups[b, :n] = torch.tensor(line.groups)
+        groups[b, n:] = -1 - torch.arange(width - n)
+    q = torch.arange(width)
+    causal = q[None, :] <= q[:, None]
+    seg_q, seg_k = segments[:, :, None], segments[:, None, :]
+    mask = causal[None] & (groups[:, :, None] == groups[:, None, :]) & ((seg_k == 0) | (seg_k == seg_q))
+    if prefix_len:
+        mask = torch.cat([torch.ones((len(batch), width, prefix_len), dtype=torch.bool), mask], dim=-1)
+    return ids, positions, mask
+
+
+def prefix_cache(past: Sequence[tuple[Any, Any]], batch: int) -> Any:
+    """A transformers cache that gives each layer the shared prefix's keys/values (one sequence's, per layer) in
+    front of the pass's own, for every line of the batch, and keeps nothing: DynamicCache would keep every layer's
+    concatenation until the pass ends, (lines x (prefix + width)) keys and values for all layers at once."""
+    import torch
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    class PrefixLayer(DynamicLayer):
+        def __init__(self, keys: Any, values: Any):
+            super().__init__()
+            self.prefix_keys, self.prefix_values, self.is_initialized = keys, values, True
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            keys = torch.cat([self.prefix_keys.expand(batch, -1, -1, -1), key_states], dim=-2)
+            values = torch.cat([self.prefix_values.expand(batch, -1, -1, -1), value_states], dim=-2)
+            return keys, values
+
+        def get_seq_length(self) -> int:
+            return int(self.prefix_keys.shape[-2])
+
+    cache = DynamicCache()
+    cache.layers = [PrefixLayer(k, v) for k, v in past]
+    return cache
