@@ -344,6 +344,7 @@ class HFModel(TokenPairScoring, ListAnswers):
                         store = SlotCache(layers, n_slots)
                         cache = store.as_transformers_cache()
                     store.put(slot, layers)
+                    del layers  # views of the prefill's cache: the next prefill pass must not find it alive
                     owner[slot], outputs[slot] = i, (last[None], [], False)
                     if self.draft_tokens and requests[i].temperature <= 0:
                         lookups[i] = PromptLookup(encoded[i])
@@ -442,6 +443,7 @@ class HFModel(TokenPairScoring, ListAnswers):
             kv = [keys_values(layer) for layer in cache.layers]
             for b, p in enumerate(chunk):
                 yield [(keys[b, :, width - len(p) :], values[b, :, width - len(p) :]) for keys, values in kv], logits[b]
+            del kv, cache, logits  # before the next pass makes its own (a 1,400-token prompt's is 64 MB)
             start += n
 
     def _choose(self, logits, request: GenerateRequest, generator) -> int:
