@@ -151,7 +151,8 @@ class HFModel(TokenPairScoring, ListAnswers):
                     progress(sum(len(r.reads) for r in batch))
                 yield from results.items()
 
-    # Memory caps, measured to keep a 5-shot MMLU or HellaSwag run of the 135M model under 1.5 GB resident:
+    # Memory caps, measured to keep a 5-shot MMLU or HellaSwag run of the 135M model under 1.5 GB resident
+    # (MMLU 200 items, engine alone: 1,184 MB):
     tokens_per_batch = 8192  # attention keys per forward pass (lines x (prefix + line length))
     reads_per_chunk = 512  # positions whose full-vocabulary log-probs are held at once
 
@@ -457,7 +458,8 @@ class HFModel(TokenPairScoring, ListAnswers):
     def _size_for_gpu(self) -> None:
         """Memory budgets from the GPU's free memory, not the CPU's measured caps: a quarter of it for the
         key/value slots of generation, and attention keys per scoring pass in proportion (4,096 per GB of a
-        quarter, the CPU's cap for 1.5 GB resident in all)."""
+        quarter: the CPU's cap for 1.5 GB resident when a pass held every layer's prefix keys at once, which
+        prefix.prefix_cache no longer does, so it is a cautious figure now), never below the CPU's caps."""
         import torch
 
         free, _ = torch.cuda.mem_get_info(self.device)
