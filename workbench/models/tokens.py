@@ -23,12 +23,14 @@ def encode_many(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
     choice), and with a fast tokenizer all in one batch call, which its Rust side spreads over the CPU's cores."""
     bos_text = tokenizer.bos_token
     distinct = list(dict.fromkeys(texts))
+    starts = {t: bool(bos_text) and t.startswith(bos_text) for t in distinct}  # these get no second BOS
     encoded: dict[str, list[int]] = {}
-    for special in (True, False):  # text that starts with the BOS text gets no second one
-        group = [t for t in distinct if not (bos_text and t.startswith(bos_text)) == special]
+    for group, kwargs in (
+        ([t for t in distinct if not starts[t]], {}),
+        ([t for t in distinct if starts[t]], {"add_special_tokens": False}),
+    ):
         if not group:
             continue
-        kwargs = {} if special else {"add_special_tokens": False}
         if getattr(tokenizer, "is_fast", False):
             encoded.update(zip(group, tokenizer(group, **kwargs)["input_ids"]))
         else:
@@ -53,15 +55,11 @@ def encode_pairs(
             continuation = context[-n_spaces:] + continuation
             context = context[:-n_spaces]
         split.append((context, continuation))
-    texts = [c + x for c, x in split] + [c for c, _ in split]
-    by_text = dict(zip(texts, encode_many(tokenizer, texts)))
+    encoded = encode_many(tokenizer, [c + x for c, x in split] + [c for c, _ in split])
     out = []
-    for context, continuation in split:
-        if not context:
-            out.append(([prefix_token_id], by_text[continuation]))
-            continue
-        whole, ctx = by_text[context + continuation], by_text[context]
-        out.append((ctx, whole[len(ctx) :]))
+    for k, (context, _) in enumerate(split):
+        whole, ctx = encoded[k], encoded[len(split) + k]
+        out.append(([prefix_token_id], whole) if not context else (ctx, whole[len(ctx) :]))
     return out
 
 
