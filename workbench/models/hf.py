@@ -174,7 +174,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         """Hidden states of a batch of lines of tree rows (prefix.py) on top of an optional shared prefix cache."""
         import torch
 
-        from .prefix import line_inputs, prefix_cache
+        from .scoring_inputs import line_inputs, prefix_cache
 
         ids, positions, mask = line_inputs(batch, prefix_len)
         keys = torch.cat([torch.arange(prefix_len).expand(len(batch), -1), positions], dim=-1)
@@ -459,7 +459,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         """Memory budgets from the GPU's free memory, not the CPU's measured caps: a quarter of it for the
         key/value slots of generation, and attention keys per scoring pass in proportion (4,096 per GB of a
         quarter: the CPU's cap for 1.5 GB resident when a pass held every layer's prefix keys at once, which
-        prefix.prefix_cache no longer does, so it is a cautious figure now), never below the CPU's caps."""
+        scoring_inputs.prefix_cache no longer does, so it is a cautious figure now), never below the CPU's caps."""
         import torch
 
         free, _ = torch.cuda.mem_get_info(self.device)
