@@ -352,14 +352,17 @@ def test_hfmodel_rolling_loglikelihoods_of_gemma3_are_plain_forward_passes(attn,
 
 @pytest.mark.integration
 @pytest.mark.parametrize("attn, softcap", PAST_WINDOW)
-def test_hfmodel_generates_with_gemma3_as_transformers_greedy_generate(attn, softcap):
-    """Prompts of different lengths, prefilled together (left padding) and decoded in slots that are refilled
-    as sequences finish: every text is what model.generate writes for that prompt alone."""
+@pytest.mark.parametrize("chunk", [1024, 8])
+def test_hfmodel_generates_with_gemma3_as_transformers_greedy_generate(attn, softcap, chunk):
+    """Prompts of different lengths, prefilled together (left padding) or in chunks of 8 tokens (each chunk past
+    the window of 4), and decoded in slots that are refilled as sequences finish: every text is what
+    model.generate writes for that prompt alone."""
     import torch
 
     from workbench.models.base import GenerateRequest
 
     lm = tiny_gemma3(sliding_window=4, attn=attn, softcap=softcap)
+    lm.prefill_tokens = chunk
     g = torch.Generator().manual_seed(3)
     prompts = [random_tokens(g, n) for n in (30, 9, 22, 50, 3)]
     requests = [GenerateRequest(" ".join(map(str, p)), max_new_tokens=12) for p in prompts]
@@ -432,7 +435,7 @@ FEW_SHOT = "The following are multiple choice questions (with answers) about gen
 
 @pytest.mark.integration
 @needs_gemma
-def test_gemma_past_512_tokens_scores_and_generates_as_transformers_alone(gemma):
+def test_gemma_past_512_tokens_scores_and_generates_as_transformers_alone(gemma, monkeypatch):
     """Two questions after one 6-shot block, the second after the first and its answer: their contexts share a
     prefix cache longer than the window. Each option's log-likelihood is a plain forward pass's, and greedy
     generation (a long and a short prompt decoded together) writes what model.generate writes."""
@@ -461,6 +464,8 @@ def test_gemma_past_512_tokens_scores_and_generates_as_transformers_alone(gemma)
         gemma.tokenizer.decode(plain_generate(gemma, gemma.encode(p), 8), skip_special_tokens=True) for p in prompts
     ]
     assert generated == expected
+    monkeypatch.setattr(gemma, "prefill_tokens", 300)  # the long prompt prefilled in chunks across the window
+    assert [r.text for r in gemma.generate([GenerateRequest(p, max_new_tokens=8) for p in prompts])] == expected
 
 
 @pytest.mark.integration

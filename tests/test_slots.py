@@ -1,4 +1,5 @@
-"""Slot key/value memory: each sequence writes at its own length and sees only its own tokens."""
+"""Slot key/value memory: each prompt's prefill lands left-aligned in its slot, and each sequence writes at its own
+length and sees only its own tokens."""
 
 from __future__ import annotations
 
@@ -9,15 +10,50 @@ torch = pytest.importorskip("torch")
 from workbench.models.slots import SlotCache  # noqa: E402
 
 
-def prompt(n: int, fill: float):
-    """Keys and values of one sequence in a 2-layer model: (kv heads=1, n tokens, head dim=2)."""
-    return [(torch.full((1, n, 2), fill), torch.full((1, n, 2), -fill)) for _ in range(2)]
+def prefill(store: SlotCache, slots: list[int], prompts: list[list[float]]):
+    """One prefill pass of a 2-layer model (kv heads=1, head dim=2) writing ``prompts`` into ``slots``, left-padded
+    as the engine pads them: token t of a prompt has key [fill, t] and value -key. Returns what layer 0 handed the
+    attention."""
+    width = max(len(p) for p in prompts)
+    pads = [width - len(p) for p in prompts]
+    cache = store.prefill_cache(slots, pads)
+    keys = torch.full((len(prompts), 1, width, 2), -1.0)  # padding: -1
+    for b, p in enumerate(prompts):
+        for t, fill in enumerate(p):
+            keys[b, 0, pads[b] + t] = torch.tensor([fill, float(t)])
+    seen = [cache.layers[layer].update(keys, -keys) for layer in range(2)][0]
+    for slot, p in zip(slots, prompts):
+        store.advance(slot, len(p))
+    return seen
 
 
-def test_slots_hold_left_aligned_prompts_and_step_each_at_its_own_length():
-    store = SlotCache(prompt(3, 1.0), slots=2)
-    store.put(0, prompt(3, 1.0))
-    store.put(1, prompt(5, 2.0))
+def test_a_batch_of_prompts_lands_left_aligned_each_in_its_slot():
+    store = SlotCache(layers=2, slots=3, capacity=6)
+    seen_keys, _ = prefill(store, [2, 0], [[5.0] * 4, [7.0] * 2])
+    assert seen_keys.shape == (2, 1, 4, 2)  # new prompts see their own keys, as padded
+    assert store.lengths.tolist() == [2, 0, 4]
+    assert store.keys[1][2, 0, :4].tolist() == [[5.0, t] for t in range(4)]
+    assert store.keys[0][0, 0, :2].tolist() == [[7.0, 0.0], [7.0, 1.0]]
+    assert store.values[0][0, 0, :2].tolist() == [[-7.0, -0.0], [-7.0, -1.0]]
+    assert store.keys[0][0, 0, 2:].abs().sum() == 0  # padding is not written
+    assert store.keys[0][1].abs().sum() == 0  # slot 1 untouched
+
+
+def test_a_long_prompt_continues_in_its_slot_and_its_chunk_sees_the_earlier_tokens():
+    store = SlotCache(layers=2, slots=2, capacity=8)
+    prefill(store, [1], [[3.0] * 3])
+    seen_keys, seen_values = prefill(store, [1], [[4.0] * 2])
+    assert store.lengths.tolist() == [0, 5]
+    assert seen_keys.shape == (1, 1, 5, 2)
+    assert seen_keys[0, 0, :, 0].tolist() == [3.0, 3.0, 3.0, 4.0, 4.0]
+    assert seen_values[0, 0, 3].tolist() == [-4.0, -0.0]
+    with pytest.raises(AssertionError):
+        store.prefill_cache([1, 0], [0, 0])  # a continuing chunk goes alone
+
+
+def test_slots_step_each_at_its_own_length():
+    store = SlotCache(layers=2, slots=2, capacity=6)
+    prefill(store, [1, 0], [[2.0] * 5, [1.0] * 3])
     positions, mask = store.step_inputs()
     assert positions[:, 0].tolist() == [3, 5]
     assert mask.shape == (2, 1, 1, 6)
@@ -31,35 +67,32 @@ def test_slots_hold_left_aligned_prompts_and_step_each_at_its_own_length():
     store.advance(1, 1)
     assert keys.shape == (2, 1, 6, 2)
     assert keys[0, 0, 3].tolist() == [7.0, 7.0] and keys[1, 0, 5].tolist() == [9.0, 9.0]
+    assert keys[0, 0, 2].tolist() == [1.0, 2.0]  # the prompt's last token, in place
     assert values[0, 0, 3].tolist() == [-7.0, -7.0]
     assert store.lengths.tolist() == [4, 6]
 
 
 def test_keep_drops_finished_slots():
-    store = SlotCache(prompt(2, 1.0), slots=3)
-    for slot, fill in enumerate((1.0, 2.0, 3.0)):
-        store.put(slot, prompt(slot + 1, fill))
+    store = SlotCache(layers=2, slots=3, capacity=4)
+    prefill(store, [2, 1, 0], [[3.0] * 3, [2.0] * 2, [1.0]])
     store.keep([2, 0])
     assert store.slots == 2 and store.lengths.tolist() == [3, 1]
-    assert store.keys[0][0, 0, 0].tolist() == [3.0, 3.0] and store.keys[1][1, 0, 0].tolist() == [1.0, 1.0]
+    assert store.keys[0][0, 0, 0].tolist() == [3.0, 0.0] and store.keys[1][1, 0, 0].tolist() == [1.0, 0.0]
 
 
 def test_slots_grow_when_a_sequence_reaches_the_end_and_keep_their_contents(monkeypatch):
     monkeypatch.setattr(SlotCache, "growth", 1)
-    store = SlotCache(prompt(2, 1.0), slots=2)
-    assert store.capacity == 3
-    store.put(0, prompt(2, 1.0))
-    store.put(1, prompt(3, 2.0))  # fits exactly
+    store = SlotCache(layers=2, slots=2, capacity=3)
+    prefill(store, [1, 0], [[2.0] * 3, [1.0] * 2])  # slot 1 fits exactly
     assert store.capacity == 3
     store.step_inputs()  # slot 1 writes its 4th token: room is made first
-    assert store.capacity == 5
-    assert store.keys[0][1, 0, :3].tolist() == [[2.0, 2.0]] * 3 and store.keys[0][1, 0, 3:].abs().sum() == 0
+    assert store.capacity == 5 and store.keys[0].shape[2] == 5
+    assert store.keys[0][1, 0, :3, 0].tolist() == [2.0] * 3 and store.keys[0][1, 0, 3:].abs().sum() == 0
 
 
 def test_a_step_of_several_tokens_writes_each_slot_at_its_length_and_keeps_what_is_confirmed():
-    store = SlotCache(prompt(2, 1.0), slots=2)
-    store.put(0, prompt(2, 1.0))
-    store.put(1, prompt(4, 2.0))
+    store = SlotCache(layers=2, slots=2, capacity=7)
+    prefill(store, [1, 0], [[2.0] * 4, [1.0] * 2])
     positions, mask = store.step_inputs(3)  # the last token and a draft of two
     assert positions.tolist() == [[2, 3, 4], [4, 5, 6]]
     assert mask.shape == (2, 1, 3, 7)
@@ -80,12 +113,13 @@ def test_a_step_of_several_tokens_writes_each_slot_at_its_length_and_keeps_what_
 
 
 def test_refit_adds_empty_slots_and_drops_room_no_sequence_needs():
-    store = SlotCache(prompt(5, 1.0), slots=2)
-    store.put(0, prompt(5, 1.0))
-    store.put(1, prompt(3, 2.0))
+    store = SlotCache(layers=2, slots=2, capacity=5)
+    prefill(store, [0, 1], [[1.0] * 5, [2.0] * 3])
     store.release(0)  # a finished sequence needs no room
     store.refit(3, 4)
     assert store.slots == 3 and store.capacity == 4 and store.lengths.tolist() == [0, 3, 0]
-    assert store.keys[1][1, 0, :3].tolist() == [[2.0, 2.0]] * 3 and store.keys[1][2].abs().sum() == 0
-    store.put(2, prompt(4, 3.0))
+    assert store.keys[1][1, 0, :3, 0].tolist() == [2.0] * 3 and store.keys[1][2].abs().sum() == 0
+    prefill(store, [2], [[3.0] * 4])
     assert store.values[0][2, 0, 3].tolist() == [-3.0, -3.0]
+    store.refit(3, 9)  # refit never grows a slot: reserve does, when a sequence needs it
+    assert store.capacity == 4 and store.keys[0].shape[2] == 4

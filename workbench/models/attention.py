@@ -8,12 +8,7 @@ transformers' own sliding-window causal mask does; a model without sliding layer
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from ..errors import WorkbenchError
-
-if TYPE_CHECKING:
-    import torch
+from typing import Any
 
 
 def sliding_layers(config: Any) -> tuple[int | None, tuple[str, ...] | None]:
@@ -33,15 +28,6 @@ def sliding_layers(config: Any) -> tuple[int | None, tuple[str, ...] | None]:
     if "sliding_attention" not in layer_types:
         return None, None
     return int(window), tuple(dict.fromkeys(layer_types))
-
-
-def keys_values(layer: object) -> tuple[torch.Tensor, torch.Tensor]:
-    """The keys and values a cache layer holds after a forward pass (every layer of an attention model has them)."""
-    from transformers.cache_utils import CacheLayerMixin
-
-    if isinstance(layer, CacheLayerMixin) and layer.keys is not None and layer.values is not None:
-        return layer.keys, layer.values
-    raise WorkbenchError(f"Generation needs keys and values in every cache layer, not a {type(layer).__name__}.")
 
 
 def attention_mask(

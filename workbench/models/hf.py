@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .attention import attention_mask, keys_values, sliding_layers
+from ..errors import WorkbenchError
+from .attention import attention_mask, sliding_layers
 from .base import (
     LOCAL,
     GenerateRequest,
@@ -307,7 +308,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         import torch
 
         from .drafts import PromptLookup
-        from .slots import SlotCache, kv_bytes_per_token
+        from .slots import SlotCache, kv_bytes_per_token, text_config
 
         headroom = min(SlotCache.growth, max(r.max_new_tokens for r in requests))
         per_token = kv_bytes_per_token(self.model.config)
@@ -319,8 +320,8 @@ class HFModel(TokenPairScoring, ListAnswers):
             generators[i] = torch.Generator().manual_seed(r.seed) if r.temperature > 0 and r.seed is not None else None
         stop_ids = self._stop_ids()
         pending = deque(order)
-        store: SlotCache | None = None
-        cache = None
+        store = SlotCache(text_config(self.model.config).num_hidden_layers, n_slots, longest)
+        cache = store.as_transformers_cache()
         owner: list[int | None] = [None] * n_slots  # request in each slot
         # slot -> logits of its next tokens: one row after a prefill; after a step, a row per token fed (the last
         # chosen token, then its draft), with the draft and whether the step wrote the fed tokens in the slot
@@ -329,7 +330,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         new: dict[int, list[int]] = {i: [] for i in order}
         reported: dict[int, float] = {}  # share of each request reported to ``progress``
         while pending or any(o is not None for o in owner):
-            if pending and store is not None and len(owner) < min(batch_size, len(owner) + len(pending)):
+            if pending and len(owner) < min(batch_size, len(owner) + len(pending)):
                 # prompts come longest first: once the longest in flight have finished, the memory holds more slots
                 in_flight = [int(store.lengths[s]) for s, o in enumerate(owner) if o is not None]
                 capacity = max(in_flight + [len(encoded[pending[0]])]) + headroom
@@ -340,16 +341,12 @@ class HFModel(TokenPairScoring, ListAnswers):
             free = [s for s, o in enumerate(owner) if o is None]
             if free and pending:
                 admitted = [pending.popleft() for _ in range(min(len(free), len(pending)))]
-                for slot, i, (layers, last) in zip(free, admitted, self._prefill([encoded[i] for i in admitted])):
-                    if store is None:
-                        store = SlotCache(layers, n_slots)
-                        cache = store.as_transformers_cache()
-                    store.put(slot, layers)
-                    del layers  # views of the prefill's cache: the next prefill pass must not find it alive
+                slots = free[: len(admitted)]
+                for slot, i, last in zip(slots, admitted, self._prefill(store, slots, [encoded[i] for i in admitted])):
                     owner[slot], outputs[slot] = i, (last[None], [], False)
                     if self.draft_tokens and requests[i].temperature <= 0:
                         lookups[i] = PromptLookup(encoded[i])
-                release_freed_memory()  # the prefill's activations and caches, now copied into the slots
+                release_freed_memory()  # the prefill passes' activations
             for slot, i in [(s, o) for s in outputs if (o := owner[s]) is not None]:
                 r = requests[i]
                 rows, drafted, stepped = outputs.pop(slot)
@@ -364,7 +361,6 @@ class HFModel(TokenPairScoring, ListAnswers):
                     done = finished or any(s and s in text for s in r.stop) or len(new[i]) >= r.max_new_tokens
                     if done or kept == len(drafted) or token != drafted[kept]:
                         break
-                assert store is not None  # the request was admitted, which created the store
                 if stepped:
                     store.advance(slot, 1 + kept)  # the token fed before the draft, and the draft's kept part
                 if progress:  # each token moves its request on by 1/max_new_tokens; a finished request is whole
@@ -383,7 +379,6 @@ class HFModel(TokenPairScoring, ListAnswers):
             running = [s for s, o in enumerate(owner) if o is not None]
             if not running or (pending and len(running) < len(owner)):
                 continue  # refill the free slots before the next step
-            assert store is not None  # a running sequence was admitted, which created the store
             if len(running) < len(owner):  # nothing left to admit: the batch shrinks to the running sequences
                 store.keep(running)
                 owner = [owner[s] for s in running]
@@ -408,44 +403,60 @@ class HFModel(TokenPairScoring, ListAnswers):
             ).logits
             outputs = {row: (step_logits[row, : 1 + len(d)], d, True) for row, (_, d) in enumerate(steps)}
 
-    def _prefill(self, prompts: list[list[int]]):
-        """Run prompts (left-padded, in passes of about ``prefill_tokens``); yield per prompt its keys/values
-        per layer, each (kv heads, length, head dim), and the logits of its next token."""
-        import torch
-        from transformers import DynamicCache
-
+    def _prefill(self, store, slots: list[int], prompts: list[list[int]]):
+        """Run prompts (longest first) into their slots, several left-padded prompts per pass up to about
+        ``prefill_tokens`` tokens, a longer prompt alone in chunks of that many; yield the logits of each prompt's
+        next token."""
         start = 0
         while start < len(prompts):
-            width = len(prompts[start])  # longest first
-            n = max(1, min(len(prompts) - start, self.prefill_tokens // width))
-            chunk = prompts[start : start + n]
-            width = max(len(p) for p in chunk)
-            ids = torch.zeros((n, width), dtype=torch.long)
-            real = torch.zeros((n, width), dtype=torch.bool)
-            for b, p in enumerate(chunk):
-                ids[b, width - len(p) :] = torch.tensor(p)
-                real[b, width - len(p) :] = True
-            mask = positions = None  # one prompt, no padding: plain causal attention skips the masked half
-            if n > 1:
-                positions = (real.long().cumsum(-1) - 1).clamp(min=0)
-                q = torch.arange(width)
-                mask = (q[None, :] <= q[:, None])[None] & real[:, None, :]
-                mask |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself, never to nothing
-                mask = self._attention_mask(mask[:, None], positions, positions)
-            cache = DynamicCache()
-            logits = self.model(
-                input_ids=ids,
-                attention_mask=mask,
-                position_ids=positions,
-                **{self.cache_arg: cache},
-                use_cache=True,
-                logits_to_keep=1,
-            ).logits[:, -1]
-            kv = [keys_values(layer) for layer in cache.layers]
-            for b, p in enumerate(chunk):
-                yield [(keys[b, :, width - len(p) :], values[b, :, width - len(p) :]) for keys, values in kv], logits[b]
-            del kv, cache, logits  # before the next pass makes its own (a 1,400-token prompt's is 64 MB)
+            prompt = prompts[start]
+            if len(prompt) > self.prefill_tokens:
+                step = self.prefill_tokens
+                for at in range(0, len(prompt), step):
+                    logits = self._prefill_pass(store, slots[start : start + 1], [prompt[at : at + step]])
+                yield logits[0]
+                start += 1
+                continue
+            n = max(1, min(len(prompts) - start, self.prefill_tokens // len(prompt)))
+            yield from self._prefill_pass(store, slots[start : start + n], prompts[start : start + n])
             start += n
+
+    def _prefill_pass(self, store, slots: list[int], pieces: list[list[int]]):
+        """One forward pass writing ``pieces`` into ``slots`` (slots.prefill_cache): new prompts, or the next chunk
+        of one prompt; the logits of each piece's next token."""
+        import torch
+
+        n, width = len(pieces), max(len(p) for p in pieces)
+        past = int(store.lengths[slots[0]])
+        ids = torch.zeros((n, width), dtype=torch.long)
+        real = torch.zeros((n, width), dtype=torch.bool)
+        for b, p in enumerate(pieces):
+            ids[b, width - len(p) :] = torch.tensor(p)
+            real[b, width - len(p) :] = True
+        mask = positions = None  # a whole prompt alone: plain causal attention skips the masked half
+        if n > 1 or past:
+            positions = past + (real.long().cumsum(-1) - 1).clamp(min=0)
+            keys = torch.cat([torch.arange(past).expand(n, -1), positions], dim=1)
+            q = torch.arange(width)
+            mask = (q[None, :] <= q[:, None])[None] & real[:, None, :]
+            mask |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself, never to nothing
+            mask = torch.cat([mask.new_ones(n, width, past), mask], dim=2)  # a chunk sees its prompt's earlier tokens
+            mask = self._attention_mask(mask[:, None], positions, keys)
+        store.reserve(past + width)
+        logits = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            **{self.cache_arg: store.prefill_cache(slots, [width - len(p) for p in pieces])},
+            use_cache=True,
+            logits_to_keep=1,
+        ).logits[:, -1]
+        if any(k is None for k in store.keys):
+            layer = store.keys.index(None)
+            raise WorkbenchError(f"Generation needs keys and values in every cache layer; layer {layer} has none.")
+        for slot, p in zip(slots, pieces):
+            store.advance(slot, len(p))
+        return logits
 
     def _choose(self, logits, request: GenerateRequest, generator) -> int:
         import torch
