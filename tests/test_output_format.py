@@ -163,3 +163,22 @@ def test_perplexities_get_their_own_axes_rates_share_one():
     arc = tables.metrics_table({"task": "arc_easy", "model": "m", "run_id": "r1", "metrics": ARC})
     fig = metric_bars(arc)
     assert len(fig.data) == 1 and list(fig.data[0].x) == ["acc", "acc_norm"] and fig.layout.yaxis.range == (0, 1)
+
+
+def test_workbench_eval_loads_the_table_library_only_after_the_evaluation():
+    """pandas (about 70 MB resident) formats the printed table; imported before the evaluation it sat beside the
+    model through the whole run and put 5-shot GSM8K's peak over 1.5 GB."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from workbench import cli, commands\n"
+        "def evaluate(args, command):\n"
+        "    print('pandas loaded:', 'pandas' in sys.modules)\n"
+        "    raise SystemExit(0)\n"
+        "commands.evaluate = evaluate\n"
+        "cli.main(['eval', 'arc_easy', '--limit', '1'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "pandas loaded: False" in out.stdout, out.stdout + out.stderr

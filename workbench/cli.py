@@ -84,9 +84,12 @@ def run(args: argparse.Namespace, command: str) -> int | None:
     from .leaderboards import Leaderboard
     from .settings import data_dir
     from .suites import SuiteResult
-    from .views import text as views
 
+    # workbench.views (pandas, about 70 MB) is imported where a table is printed, never before an evaluation, whose
+    # peak memory it would add to
     if args.command == "tasks" or (args.command == "eval" and args.list):
+        from .views import text as views
+
         heading, table, notes = views.task_list(api.tasks(), data_dir())
         print(f"{heading}\n\n{views.as_text(table)}\n\n{notes}\n\n{views.suite_list(api.suites())}")
     elif args.command == "eval":
@@ -106,6 +109,8 @@ def run(args: argparse.Namespace, command: str) -> int | None:
             show(result.summary(), drop=("run_id",))
             print(f"run {result.run_id} saved in {result.store_path}")
     elif args.command == "runs":
+        from .views import text as views
+
         listed = views.shown_runs(commands.runs(args)).drop(columns=["command"], errors="ignore")
         print(views.as_text(listed, keep=("score",), whole=("run_id", "created", "status")))
     elif args.command == "judge":
