@@ -5,8 +5,9 @@ A few-shot prompt's answer repeats much of it: numbers and names from the questi
 last two tokens (or, when those never occurred before, its last token) in the prompt or in what the model has
 written so far. The model checks a whole draft in one pass (slots.py writes several tokens per slot): it keeps
 the drafted tokens up to the first one its own greedy choice differs from, then adds its own choice. The text is
-what decoding one token at a time gives; only the number of passes changes. On a CPU a decoding pass is
-bound by reading the weights, so three tokens a sequence cost about 1.3 times one: with drafts of 2 tokens,
+what decoding one token at a time gives; only the number of passes changes. On a CPU a decoding pass costs
+about the same whatever its few rows (the matrix multiply kernel is slow there, docs/performance.md), so three
+tokens a sequence cost about 1.3 times one: with drafts of 2 tokens,
 5-shot GSM8K (50 items, smollm2-135m) writes its 2,891 tokens in 1,501 sequence-passes instead of 2,849.
 """
 

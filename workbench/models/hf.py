@@ -288,7 +288,8 @@ class HFModel(TokenPairScoring, ListAnswers):
             yield i, GenerateResponse(text, prompt_tokens=len(encoded[i]), completion_tokens=n_new)
 
     # Memory caps for generation, measured to keep 5-shot GSM8K with the 135M model under 1.5 GB resident:
-    # key/value slots of all sequences in flight, and prompt tokens per prefill pass.
+    # key/value slots of all sequences in flight, and prompt tokens per prefill pass (a longer prompt is prefilled
+    # in chunks of that many; `workbench eval` peaked at 1,411 MB on 2026-12-02).
     kv_cache_bytes = 320 * 2**20
     prefill_tokens = 1024
     # tokens drafted by prompt lookup per greedy sequence and step, checked in the step's one pass (drafts.py);
