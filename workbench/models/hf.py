@@ -108,6 +108,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         self.sliding_window, self.layer_types = sliding_layers(model.config)
         cfg = model.config.get_text_config(decoder=True) if hasattr(model.config, "get_text_config") else model.config
         self.logit_softcap = getattr(cfg, "final_logit_softcapping", None)  # Gemma 2: applied after the LM head
+        self.num_layers = cfg.num_hidden_layers  # key/value layers of generation's slots
         # inputs go where the first layer is (a model spread over several GPUs moves its activations on)
         self.device = model.get_input_embeddings().weight.device
         self.mask_dtype = model.get_input_embeddings().weight.dtype
@@ -309,7 +310,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         import torch
 
         from .drafts import PromptLookup
-        from .slots import SlotCache, kv_bytes_per_token, text_config
+        from .slots import SlotCache, kv_bytes_per_token
 
         headroom = min(SlotCache.growth, max(r.max_new_tokens for r in requests))
         per_token = kv_bytes_per_token(self.model.config)
@@ -321,7 +322,7 @@ class HFModel(TokenPairScoring, ListAnswers):
             generators[i] = torch.Generator().manual_seed(r.seed) if r.temperature > 0 and r.seed is not None else None
         stop_ids = self._stop_ids()
         pending = deque(order)
-        store = SlotCache(text_config(self.model.config).num_hidden_layers, n_slots, longest)
+        store = SlotCache(self.num_layers, n_slots, longest)
         cache = store.as_transformers_cache()
         owner: list[int | None] = [None] * n_slots  # request in each slot
         # slot -> logits of its next tokens: one row after a prefill; after a step, a row per token fed (the last

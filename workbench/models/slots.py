@@ -17,14 +17,9 @@ from typing import Any
 from .memory import release_freed_memory
 
 
-def text_config(config: Any) -> Any:
-    """The language model's own config (a multimodal model nests it as ``text_config``)."""
-    return getattr(config, "text_config", None) or config
-
-
 def kv_bytes_per_token(config: Any, element_size: int = 4) -> int:
     """Bytes of keys and values that one token occupies across all layers."""
-    cfg = text_config(config)
+    cfg = getattr(config, "text_config", None) or config
     heads = cfg.num_attention_heads
     kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
@@ -58,11 +53,13 @@ class SlotCache:
     def reserve(self, length: int) -> None:
         """Grow every slot to hold at least ``length`` tokens (slots start at the first prompt's length, the
         longest when prompts come longest first, so most sequences never need the room of max_new_tokens)."""
+        import torch
+
         if length <= self.capacity:
             return
         extra = length - self.capacity + self.growth
         self._capacity += extra
-        self._remake(lambda t: _cat(t, t.new_zeros(t.shape[0], t.shape[1], extra, t.shape[3]), dim=2))
+        self._remake(lambda t: torch.cat([t, t.new_zeros(t.shape[0], t.shape[1], extra, t.shape[3])], dim=2))
 
     def refit(self, slots: int, capacity: int) -> None:
         """Hold ``slots`` slots (new ones empty, at the end) of ``capacity`` tokens, which must hold every slot's
@@ -72,7 +69,7 @@ class SlotCache:
         assert capacity >= int(self.lengths.max()) and slots >= self.slots
         extra = slots - self.slots
         self._capacity = capacity = min(capacity, self.capacity)  # only ``reserve`` grows a slot
-        self._remake(lambda t: _cat(t[:, :, :capacity], t.new_zeros(extra, t.shape[1], capacity, t.shape[3])))
+        self._remake(lambda t: torch.cat([t[:, :, :capacity], t.new_zeros(extra, t.shape[1], capacity, t.shape[3])]))
         self.lengths = torch.cat([self.lengths, self.lengths.new_zeros(extra)])
 
     def release(self, slot: int) -> None:
@@ -159,12 +156,6 @@ class SlotCache:
     def advance(self, slot: int, tokens: int) -> None:
         """Keep the keys/values of the first ``tokens`` tokens that the last pass wrote in ``slot``."""
         self.lengths[slot] += tokens
-
-
-def _cat(*tensors: Any, dim: int = 0) -> Any:
-    import torch
-
-    return torch.cat(tensors, dim=dim)
 
 
 def _cache(layers: int, update: Callable[[int, Any, Any], tuple[Any, Any]], length: Callable[[], int]) -> Any:
