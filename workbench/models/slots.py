@@ -85,13 +85,17 @@ class SlotCache:
         self.lengths = self.lengths[index]
 
     def _remake(self, make: Callable[[Any], Any]) -> None:
-        """Replace every buffer by ``make(buffer)``, one at a time, so only one layer is ever held twice; then hand
-        the old buffers' pages back (glibc would keep them, memory.py)."""
+        """Replace every buffer by ``make(buffer)``, one at a time, handing each old buffer's pages back before the
+        next is made, so only one layer is ever held twice. glibc keeps freed blocks (memory.py), and a new
+        buffer, larger than the old one, does not fit the old one's place: without a trim after each, the old
+        buffers' pages would all stay resident until the last new one is made (measured: 190 MB over 360 MB of
+        slots grown by 8%)."""
         for buffers in (self.keys, self.values):
             for i, t in enumerate(buffers):
                 if t is not None:
                     buffers[i] = make(t)
-        release_freed_memory()
+                    del t
+                    release_freed_memory()
 
     def step_inputs(self, tokens: int = 1) -> tuple[Any, Any]:
         """Position ids (slots, tokens) and attention mask (slots, 1, tokens, keys) for ``tokens`` new tokens per
