@@ -133,9 +133,9 @@ import resource, sys, torch
 from workbench.models.slots import SlotCache
 big = torch.empty(24 * 2**20 // 4); big.fill_(1); del big  # freeing it raises glibc's mmap threshold to 24 MB
 store = SlotCache(20, 4, 2048)  # 20 layers, keys and values of 4 x 1 x 2,048 x 64 floats: 2 MB each, 80 MB in all
-for layer in range(20):
-    kv = torch.zeros(4, 1, 1, 64)
-    store._buffers(layer, kv, kv)
+cache, kv = store.prefill_cache([0, 1, 2, 3], [0, 0, 0, 0]), torch.zeros(4, 1, 1, 64)
+for layer in range(20):  # a one-token prompt in each slot makes every layer's buffers
+    cache.layers[layer].update(kv, kv)
 for b in store.keys + store.values:
     b.fill_(1)
 rss = lambda: int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20

@@ -108,7 +108,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         self.sliding_window, self.layer_types = sliding_layers(model.config)
         cfg = model.config.get_text_config(decoder=True) if hasattr(model.config, "get_text_config") else model.config
         self.logit_softcap = getattr(cfg, "final_logit_softcapping", None)  # Gemma 2: applied after the LM head
-        self.num_layers = cfg.num_hidden_layers  # key/value layers of generation's slots
+        self.text_config = cfg  # the language model's own config: generation's slots are sized from it
         # inputs go where the first layer is (a model spread over several GPUs moves its activations on)
         self.device = model.get_input_embeddings().weight.device
         self.mask_dtype = model.get_input_embeddings().weight.dtype
@@ -290,7 +290,7 @@ class HFModel(TokenPairScoring, ListAnswers):
 
     # Memory caps for generation, measured to keep 5-shot GSM8K with the 135M model under 1.5 GB resident:
     # key/value slots of all sequences in flight, and prompt tokens per prefill pass (a longer prompt is prefilled
-    # in chunks of that many; `workbench eval` peaked at 1,411 MB on 2026-12-02).
+    # in chunks of that many; `workbench eval` peaked at 1,382 to 1,393 MB in three runs on 2026-12-02).
     kv_cache_bytes = 320 * 2**20
     prefill_tokens = 1024
     # tokens drafted by prompt lookup per greedy sequence and step, checked in the step's one pass (drafts.py);
@@ -313,7 +313,7 @@ class HFModel(TokenPairScoring, ListAnswers):
         from .slots import SlotCache, kv_bytes_per_token
 
         headroom = min(SlotCache.growth, max(r.max_new_tokens for r in requests))
-        per_token = kv_bytes_per_token(self.model.config)
+        per_token = kv_bytes_per_token(self.text_config)
         longest = len(encoded[order[0]]) + headroom
         n_slots = max(1, min(batch_size, len(order), self.kv_cache_bytes // (longest * per_token)))
         generators = {}
@@ -322,7 +322,7 @@ class HFModel(TokenPairScoring, ListAnswers):
             generators[i] = torch.Generator().manual_seed(r.seed) if r.temperature > 0 and r.seed is not None else None
         stop_ids = self._stop_ids()
         pending = deque(order)
-        store = SlotCache(self.num_layers, n_slots, longest)
+        store = SlotCache(self.text_config.num_hidden_layers, n_slots, longest)
         cache = store.as_transformers_cache()
         owner: list[int | None] = [None] * n_slots  # request in each slot
         # slot -> logits of its next tokens: one row after a prefill; after a step, a row per token fed (the last

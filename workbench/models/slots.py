@@ -17,9 +17,9 @@ from typing import Any
 from .memory import release_freed_memory
 
 
-def kv_bytes_per_token(config: Any, element_size: int = 4) -> int:
-    """Bytes of keys and values that one token occupies across all layers."""
-    cfg = getattr(config, "text_config", None) or config
+def kv_bytes_per_token(cfg: Any, element_size: int = 4) -> int:
+    """Bytes of keys and values that one token occupies across all layers of the language model whose config is
+    ``cfg`` (a multimodal model's text config)."""
     heads = cfg.num_attention_heads
     kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
